@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { parseAmount } from './domain/money.js';
+
+/**
+ * The one place environment variables are read. Everything else receives a typed, frozen Config.
+ * A bad or missing value stops the boot with a message that names the variable.
+ */
+
+const commaList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((value) => (value === undefined ? fallback : ['true', '1', 'yes'].includes(value)));
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Express `trust proxy`: false, true, a hop count, or a comma-separated list of trusted subnets. */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((value): boolean | number | string => {
+    const raw = (value ?? 'false').trim();
+    if (raw === '' || raw === 'false' || raw === '0') return false;
+    if (raw === 'true') return true;
+    if (/^\d+$/.test(raw)) return Number(raw);
+    return raw;
+  });
+
+const rateLimitOverrides = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const overrides: Record<string, number> = {};
+    for (const pair of (value ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [group, limit] = pair.split('=');
+      const parsed = Number(limit);
+      if (!group || !Number.isInteger(parsed) || parsed <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected "group=requestsPerMinute" pairs, got "${pair}"` });
+        return z.NEVER;
+      }
+      overrides[group.trim()] = parsed;
+    }
+    return overrides;
+  });
+
+const amount = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      try {
+        return parseAmount(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^(postgres(ql)?:\/\/|memory:)/.test(v), {
+      message: 'must be a postgres:// URL (or memory: for the in-memory store)',
+    }),
+  DATA_DIR: z.string().default('./data'),
+  DB_POOL_MAX: positiveInt(20),
+  MIGRATE_ON_START: boolean(true),
+  API_KEYS: commaList,
+  ADMIN_API_KEYS: commaList,
+  API_KEYS_FILE: z.string().optional(),
+  ADMIN_API_KEYS_FILE: z.string().optional(),
+  RATE_LIMIT_PER_MIN: positiveInt(600),
+  RATE_LIMIT_OVERRIDES: rateLimitOverrides,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  HEALTH_CHECK_TIMEOUT_MS: positiveInt(2_000),
+  CORS_ORIGINS: commaList,
+  TRUST_PROXY: trustProxy,
+  CREDIT_LIMIT_MAX: amount('100000'),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  readonly env: 'development' | 'test' | 'production';
+  readonly port: number;
+  readonly host: string;
+  readonly database:
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number }
+    | { readonly kind: 'pglite'; readonly dataDir: string }
+    | { readonly kind: 'memory' };
+  readonly migrateOnStart: boolean;
+  readonly auth: {
+    readonly apiKeys: readonly string[];
+    readonly adminApiKeys: readonly string[];
+    readonly apiKeysFile?: string;
+    readonly adminApiKeysFile?: string;
+  };
+  readonly rateLimit: { readonly perMinute: number; readonly overrides: Readonly<Record<string, number>> };
+  readonly logLevel: string;
+  readonly shutdownTimeoutMs: number;
+  readonly healthCheckTimeoutMs: number;
+  readonly corsOrigins: readonly string[];
+  readonly trustProxy: boolean | number | string;
+  readonly credit: { readonly maxCreditLimit: bigint };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const hasClientKeys = e.API_KEYS.length > 0 || Boolean(e.API_KEYS_FILE);
+  const hasAdminKeys = e.ADMIN_API_KEYS.length > 0 || Boolean(e.ADMIN_API_KEYS_FILE);
+  if (e.NODE_ENV === 'production') {
+    if (!hasClientKeys) problems.push('API_KEYS: required in production (or API_KEYS_FILE)');
+    if (!hasAdminKeys) problems.push('ADMIN_API_KEYS: required in production (or ADMIN_API_KEYS_FILE)');
+    if (e.DATABASE_URL?.startsWith('memory:')) problems.push('DATABASE_URL: the in-memory store is not allowed in production');
+  }
+  for (const key of [...e.API_KEYS, ...e.ADMIN_API_KEYS]) {
+    if (key.length < 16) problems.push('API_KEYS/ADMIN_API_KEYS: every key must be at least 16 characters');
+  }
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+
+  const database: Config['database'] = !e.DATABASE_URL
+    ? { kind: 'pglite', dataDir: e.DATA_DIR }
+    : e.DATABASE_URL.startsWith('memory:')
+      ? { kind: 'memory' }
+      : { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.DB_POOL_MAX };
+
+  return Object.freeze({
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    database,
+    migrateOnStart: e.MIGRATE_ON_START,
+    auth: {
+      apiKeys: e.API_KEYS,
+      adminApiKeys: e.ADMIN_API_KEYS,
+      apiKeysFile: e.API_KEYS_FILE,
+      adminApiKeysFile: e.ADMIN_API_KEYS_FILE,
+    },
+    rateLimit: { perMinute: e.RATE_LIMIT_PER_MIN, overrides: e.RATE_LIMIT_OVERRIDES },
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+    corsOrigins: e.CORS_ORIGINS,
+    trustProxy: e.TRUST_PROXY,
+    credit: { maxCreditLimit: e.CREDIT_LIMIT_MAX },
+  });
+}

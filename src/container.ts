@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import type { Config } from './config.js';
+import type { Db } from './db/db.js';
+import { migrate } from './db/migrator.js';
+import { createPgliteDb } from './db/pgliteDb.js';
+import { createPostgresDb } from './db/postgresDb.js';
+import { checkSchema } from './db/schemaCheck.js';
+import type { KeyRings } from './http/middleware/auth.js';
+import { TokenBucketLimiter } from './http/middleware/rateLimit.js';
+import { loadOpenApiDocument, type OpenApiDocument } from './http/routes/docs.js';
+import { KeyRing } from './lib/apiKeys.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { Metrics } from './lib/metrics.js';
+import { createMemoryStore } from './repositories/memory/memoryStore.js';
+import { createSqlStore } from './repositories/postgres/postgresStore.js';
+import type { Store } from './repositories/repositories.js';
+import { AuditLogService } from './services/auditLogService.js';
+import { CreditLineService } from './services/creditLineService.js';
+import { HealthService } from './services/healthService.js';
+import { IdempotencyService } from './services/idempotencyService.js';
+
+export interface Container {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  store: Store;
+  keys: KeyRings;
+  /** Set when no keys were configured outside production: printed once at boot for the newcomer. */
+  generatedKeys?: { client: string; admin: string };
+  limiter: TokenBucketLimiter;
+  openApi: OpenApiDocument;
+  services: {
+    creditLines: CreditLineService;
+    idempotency: IdempotencyService;
+    auditLog: AuditLogService;
+    health: HealthService;
+  };
+  close(): Promise<void>;
+}
+
+export interface ContainerOverrides {
+  logger?: Logger;
+  clock?: () => Date;
+  /** Use an already-open database (tests share one per file). */
+  db?: Db;
+  collectDefaultMetrics?: boolean;
+}
+
+async function openStore(config: Config, overrides: ContainerOverrides, logger: Logger): Promise<Store> {
+  if (config.database.kind === 'memory' && !overrides.db) return createMemoryStore();
+  const db =
+    overrides.db ??
+    (config.database.kind === 'postgres'
+      ? createPostgresDb(config.database.url, { poolMax: config.database.poolMax })
+      : await createPgliteDb(config.database.kind === 'pglite' ? config.database.dataDir : undefined));
+  if (config.migrateOnStart) {
+    const applied = await migrate(db);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  }
+  await checkSchema(db);
+  return createSqlStore(db);
+}
+
+function keyRings(config: Config): Pick<Container, 'keys' | 'generatedKeys'> {
+  const { apiKeys, adminApiKeys, apiKeysFile, adminApiKeysFile } = config.auth;
+  const configured = apiKeys.length + adminApiKeys.length > 0 || apiKeysFile || adminApiKeysFile;
+  if (configured || config.env === 'production') {
+    return { keys: { client: new KeyRing(apiKeys, apiKeysFile), admin: new KeyRing(adminApiKeys, adminApiKeysFile) } };
+  }
+  const generated = { client: `dev_${randomBytes(18).toString('base64url')}`, admin: `dev_admin_${randomBytes(18).toString('base64url')}` };
+  return { keys: { client: new KeyRing([generated.client]), admin: new KeyRing([generated.admin]) }, generatedKeys: generated };
+}
+
+/** The composition root: picks the storage, wires repositories into services. Routes see only services. */
+export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics({ collectDefaults: overrides.collectDefaultMetrics ?? true });
+  const store = await openStore(config, overrides, logger);
+  const clock = overrides.clock ?? (() => new Date());
+
+  const health = new HealthService(
+    [{ name: 'database', critical: true, check: () => store.ping().then(() => ({ kind: store.kind })) }],
+    config.healthCheckTimeoutMs,
+  );
+
+  return {
+    config,
+    logger,
+    metrics,
+    store,
+    ...keyRings(config),
+    limiter: new TokenBucketLimiter(),
+    openApi: loadOpenApiDocument(),
+    services: {
+      creditLines: new CreditLineService({ store, maxCreditLimit: config.credit.maxCreditLimit, metrics: metrics.credit, clock }),
+      idempotency: new IdempotencyService(store.repos.idempotency, clock),
+      auditLog: new AuditLogService(store.repos.audit),
+      health,
+    },
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,63 @@
+import type { Queryable } from './db.js';
+
+/**
+ * What the repositories rely on. The boot refuses to start when any of it is missing, so a
+ * half-migrated or hand-edited database fails loudly at start instead of at the first request.
+ */
+export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: string[] }> = {
+  schema_migrations: { columns: ['name', 'checksum', 'applied_at'] },
+  credit_lines: {
+    columns: ['id', 'wallet_address', 'currency', 'credit_limit', 'interest_rate_bps', 'utilized', 'accrued_interest', 'status', 'last_accrual_at', 'created_at', 'updated_at'],
+    indexes: ['credit_lines_one_open_per_wallet', 'credit_lines_created_idx', 'credit_lines_wallet_created_idx', 'credit_lines_status_created_idx'],
+  },
+  credit_transactions: {
+    columns: ['id', 'seq', 'credit_line_id', 'type', 'amount', 'interest_amount', 'principal_amount', 'utilized_after', 'created_at'],
+    indexes: ['credit_transactions_line_seq_idx'],
+  },
+  domain_events: {
+    columns: ['id', 'seq', 'type', 'aggregate_type', 'aggregate_id', 'payload', 'created_at'],
+    indexes: ['domain_events_aggregate_idx'],
+  },
+  audit_log: {
+    columns: ['id', 'seq', 'actor', 'action', 'target_type', 'target_id', 'before', 'after', 'request_id', 'created_at'],
+    indexes: ['audit_log_target_idx'],
+  },
+  idempotency_keys: {
+    columns: ['principal', 'key', 'request_hash', 'status', 'response_status', 'response_body', 'created_at', 'expires_at'],
+    indexes: ['idempotency_keys_expires_idx'],
+  },
+};
+
+export class SchemaMismatchError extends Error {
+  override name = 'SchemaMismatchError';
+  constructor(readonly missing: string[]) {
+    super(`Database schema is missing: ${missing.join(', ')}. Run "npm run db:migrate".`);
+  }
+}
+
+export async function checkSchema(db: Queryable, expected = EXPECTED_SCHEMA): Promise<void> {
+  const tables = Object.keys(expected);
+  const columns = await db.query<{ table_name: string; column_name: string }>(
+    `SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = ANY($1)`,
+    [tables],
+  );
+  const indexes = await db.query<{ indexname: string }>(
+    'SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ANY($1)',
+    [tables],
+  );
+  const present = new Set(columns.rows.map((row) => `${row.table_name}.${row.column_name}`));
+  const presentTables = new Set(columns.rows.map((row) => row.table_name));
+  const presentIndexes = new Set(indexes.rows.map((row) => row.indexname));
+
+  const missing: string[] = [];
+  for (const [table, spec] of Object.entries(expected)) {
+    if (!presentTables.has(table)) {
+      missing.push(`table ${table}`);
+      continue;
+    }
+    for (const column of spec.columns) if (!present.has(`${table}.${column}`)) missing.push(`column ${table}.${column}`);
+    for (const index of spec.indexes ?? []) if (!presentIndexes.has(index)) missing.push(`index ${index}`);
+  }
+  if (missing.length > 0) throw new SchemaMismatchError(missing);
+}

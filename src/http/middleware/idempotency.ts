@@ -1,0 +1,36 @@
+import type { NextFunction, Request, Response } from 'express';
+import { ValidationError } from '../../domain/errors.js';
+import { requestFingerprint, type IdempotencyService } from '../../services/idempotencyService.js';
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Honours `Idempotency-Key` on POSTs that create or move money. The stored response is written
+ * before the response leaves, so a client that retries after a reply always gets the replay.
+ */
+export function idempotency(service: IdempotencyService) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const key = req.get('idempotency-key');
+    if (key === undefined) return next();
+    if (!KEY_PATTERN.test(key)) {
+      throw new ValidationError([{ field: 'Idempotency-Key', rule: 'format', message: 'must be 1 to 255 printable ASCII characters' }]);
+    }
+    const principal = `${res.locals.actor?.kind ?? 'anonymous'}:${res.locals.actor?.id ?? 'none'}`;
+    const outcome = await service.begin(principal, key, requestFingerprint(req.method, req.path, req.body));
+    if (outcome.kind === 'replay') {
+      res.setHeader('Idempotency-Replayed', 'true');
+      res.status(outcome.response.status).json(outcome.response.body);
+      return;
+    }
+
+    const send = res.json.bind(res);
+    res.json = (body: unknown) => {
+      service
+        .finish(principal, key, { status: res.statusCode, body })
+        .catch((error: unknown) => res.locals.log.error({ err: error }, 'could not store idempotent response; the key stays in flight'))
+        .finally(() => send(body));
+      return res;
+    };
+    next();
+  };
+}

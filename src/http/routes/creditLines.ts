@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { CREDIT_LINE_STATUSES } from '../../domain/creditLine.js';
+import { creditLineToJson, ledgerEntryToJson } from '../../domain/serialization.js';
+import type { CreditLineService, RequestMeta } from '../../services/creditLineService.js';
+import type { Request, Response } from 'express';
+import { sendData } from '../envelope.js';
+import { amountSchema, interestRateBpsSchema, paginationSchema, parse, stellarAddressSchema, uuidParam } from '../middleware/validate.js';
+import type { RouteDefinition } from '../route.js';
+
+const openLineBody = z.strictObject({
+  walletAddress: stellarAddressSchema,
+  creditLimit: amountSchema,
+  interestRateBps: interestRateBpsSchema,
+  currency: z.string().regex(/^[A-Z0-9]{1,12}$/, { error: 'must be an asset code of 1 to 12 letters or digits' }).optional(),
+});
+
+const updateTermsBody = z
+  .strictObject({ creditLimit: amountSchema.optional(), interestRateBps: interestRateBpsSchema.optional() })
+  .refine((body) => body.creditLimit !== undefined || body.interestRateBps !== undefined, {
+    message: 'must contain creditLimit or interestRateBps',
+    params: { rule: 'at_least_one' },
+  });
+
+const amountBody = z.strictObject({ amount: amountSchema });
+const reasonBody = z.strictObject({ reason: z.string().max(500, { error: 'must be at most 500 characters' }).optional() });
+const listQuery = paginationSchema.extend({
+  status: z.enum(CREDIT_LINE_STATUSES, { error: `must be one of ${CREDIT_LINE_STATUSES.join(', ')}` }).optional(),
+  walletAddress: stellarAddressSchema.optional(),
+});
+const walletParam = z.strictObject({ walletAddress: stellarAddressSchema });
+
+const meta = (res: Response): RequestMeta => ({ actor: res.locals.actor!, requestId: res.locals.requestId });
+const lineId = (req: Request) => parse(uuidParam, req.params, 'params').id;
+
+export function creditLineRoutes(service: CreditLineService): RouteDefinition[] {
+  const transition =
+    (action: 'suspend' | 'reinstate' | 'close' | 'markDefaulted') => async (req: Request, res: Response) => {
+      const id = lineId(req);
+      const { reason } = parse(reasonBody, req.body, 'body');
+      sendData(res, 200, creditLineToJson(await service[action](id, meta(res), reason)));
+    };
+
+  return [
+    {
+      method: 'post',
+      path: '/api/credit/lines',
+      access: 'client',
+      idempotent: true,
+      async handler(req, res) {
+        const body = parse(openLineBody, req.body, 'body');
+        sendData(res, 201, creditLineToJson(await service.open(body, meta(res))));
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/credit/lines',
+      access: 'client',
+      async handler(req, res) {
+        const { limit, cursor, ...filter } = parse(listQuery, req.query, 'query');
+        const page = await service.list(filter, { limit, cursor });
+        sendData(res, 200, { items: page.items.map(creditLineToJson), nextCursor: page.nextCursor });
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/credit/lines/:id',
+      access: 'client',
+      async handler(req, res) {
+        sendData(res, 200, creditLineToJson(await service.get(lineId(req))));
+      },
+    },
+    {
+      method: 'patch',
+      path: '/api/credit/lines/:id',
+      access: 'admin',
+      async handler(req, res) {
+        const id = lineId(req);
+        const terms = parse(updateTermsBody, req.body, 'body');
+        sendData(res, 200, creditLineToJson(await service.updateTerms(id, terms, meta(res))));
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/credit/lines/:id/draw',
+      access: 'client',
+      idempotent: true,
+      async handler(req, res) {
+        const id = lineId(req);
+        const { amount } = parse(amountBody, req.body, 'body');
+        const result = await service.draw(id, amount, meta(res));
+        sendData(res, 200, { creditLine: creditLineToJson(result.line), transaction: ledgerEntryToJson(result.transaction) });
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/credit/lines/:id/repay',
+      access: 'client',
+      idempotent: true,
+      async handler(req, res) {
+        const id = lineId(req);
+        const { amount } = parse(amountBody, req.body, 'body');
+        const result = await service.repay(id, amount, meta(res));
+        sendData(res, 200, { creditLine: creditLineToJson(result.line), transaction: ledgerEntryToJson(result.transaction) });
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/credit/lines/:id/transactions',
+      access: 'client',
+      async handler(req, res) {
+        const id = lineId(req);
+        const page = await service.transactions(id, parse(paginationSchema, req.query, 'query'));
+        sendData(res, 200, { items: page.items.map(ledgerEntryToJson), nextCursor: page.nextCursor });
+      },
+    },
+    { method: 'post', path: '/api/credit/lines/:id/suspend', access: 'admin', idempotent: true, handler: transition('suspend') },
+    { method: 'post', path: '/api/credit/lines/:id/reinstate', access: 'admin', idempotent: true, handler: transition('reinstate') },
+    { method: 'post', path: '/api/credit/lines/:id/close', access: 'admin', idempotent: true, handler: transition('close') },
+    { method: 'post', path: '/api/credit/lines/:id/default', access: 'admin', idempotent: true, handler: transition('markDefaulted') },
+    {
+      method: 'get',
+      path: '/api/credit/wallet/:walletAddress/lines',
+      access: 'client',
+      async handler(req, res) {
+        const { walletAddress } = parse(walletParam, req.params, 'params');
+        const { limit, cursor } = parse(paginationSchema, req.query, 'query');
+        const page = await service.list({ walletAddress }, { limit, cursor });
+        sendData(res, 200, { items: page.items.map(creditLineToJson), nextCursor: page.nextCursor });
+      },
+    },
+  ];
+}

@@ -1,0 +1,126 @@
+import type { CreditLine, CreditLineStatus } from '../../domain/creditLine.js';
+import { ConflictError } from '../../domain/errors.js';
+import { constraintName, pgErrorCode, PgErrorCode, type Queryable } from '../../db/db.js';
+import type { CreditLineCursor, CreditLineFilter, CreditLineRepository, Page } from '../repositories.js';
+
+interface CreditLineRow {
+  id: string;
+  wallet_address: string;
+  currency: string;
+  credit_limit: string;
+  interest_rate_bps: number;
+  utilized: string;
+  accrued_interest: string;
+  status: CreditLineStatus;
+  last_accrual_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS =
+  'id, wallet_address, currency, credit_limit, interest_rate_bps, utilized, accrued_interest, status, last_accrual_at, created_at, updated_at';
+
+const toLine = (row: CreditLineRow): CreditLine => ({
+  id: row.id,
+  walletAddress: row.wallet_address,
+  currency: row.currency,
+  creditLimit: BigInt(row.credit_limit),
+  interestRateBps: row.interest_rate_bps,
+  utilized: BigInt(row.utilized),
+  accruedInterest: BigInt(row.accrued_interest),
+  status: row.status,
+  lastAccrualAt: new Date(row.last_accrual_at),
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+export const duplicateOpenLine = () =>
+  new ConflictError('duplicate_open_line', 'This wallet already has an open credit line; close it before opening another');
+
+export class PostgresCreditLineRepository implements CreditLineRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async insert(line: CreditLine): Promise<void> {
+    try {
+      await this.db.query(
+        `INSERT INTO credit_lines (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [
+          line.id,
+          line.walletAddress,
+          line.currency,
+          line.creditLimit.toString(),
+          line.interestRateBps,
+          line.utilized.toString(),
+          line.accruedInterest.toString(),
+          line.status,
+          line.lastAccrualAt,
+          line.createdAt,
+          line.updatedAt,
+        ],
+      );
+    } catch (error) {
+      if (pgErrorCode(error) === PgErrorCode.uniqueViolation && constraintName(error) === 'credit_lines_one_open_per_wallet') {
+        throw duplicateOpenLine();
+      }
+      throw error;
+    }
+  }
+
+  async findById(id: string): Promise<CreditLine | null> {
+    const { rows } = await this.db.query<CreditLineRow>(`SELECT ${COLUMNS} FROM credit_lines WHERE id = $1`, [id]);
+    return rows[0] ? toLine(rows[0]) : null;
+  }
+
+  async findByIdForUpdate(id: string): Promise<CreditLine | null> {
+    const { rows } = await this.db.query<CreditLineRow>(`SELECT ${COLUMNS} FROM credit_lines WHERE id = $1 FOR UPDATE`, [id]);
+    return rows[0] ? toLine(rows[0]) : null;
+  }
+
+  async update(line: CreditLine): Promise<void> {
+    try {
+      await this.db.query(
+        `UPDATE credit_lines
+            SET credit_limit = $2, interest_rate_bps = $3, utilized = $4, accrued_interest = $5,
+                status = $6, last_accrual_at = $7, updated_at = $8
+          WHERE id = $1`,
+        [
+          line.id,
+          line.creditLimit.toString(),
+          line.interestRateBps,
+          line.utilized.toString(),
+          line.accruedInterest.toString(),
+          line.status,
+          line.lastAccrualAt,
+          line.updatedAt,
+        ],
+      );
+    } catch (error) {
+      if (pgErrorCode(error) === PgErrorCode.uniqueViolation) throw duplicateOpenLine();
+      throw error;
+    }
+  }
+
+  async list(filter: CreditLineFilter, page: Page<CreditLineCursor>): Promise<CreditLine[]> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status) {
+      params.push(filter.status);
+      conditions.push(`status = $${params.length}`);
+    }
+    if (filter.walletAddress) {
+      params.push(filter.walletAddress);
+      conditions.push(`wallet_address = $${params.length}`);
+    }
+    if (page.after) {
+      params.push(page.after.createdAt, page.after.id);
+      conditions.push(`(created_at, id) < ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(page.limit);
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const { rows } = await this.db.query<CreditLineRow>(
+      `SELECT ${COLUMNS} FROM credit_lines ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toLine);
+  }
+}

@@ -1,0 +1,45 @@
+import type { Queryable } from '../../db/db.js';
+import type { DomainEvent, DomainEventRepository } from '../repositories.js';
+
+interface EventRow {
+  id: string;
+  seq: bigint;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: Record<string, unknown>;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, seq, type, aggregate_type, aggregate_id, payload, created_at';
+
+const toEvent = (row: EventRow): DomainEvent => ({
+  id: row.id,
+  seq: BigInt(row.seq),
+  type: row.type,
+  aggregateType: row.aggregate_type,
+  aggregateId: row.aggregate_id,
+  payload: row.payload,
+  createdAt: new Date(row.created_at),
+});
+
+export class PostgresDomainEventRepository implements DomainEventRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async append(event: Omit<DomainEvent, 'seq'>): Promise<DomainEvent> {
+    const { rows } = await this.db.query<EventRow>(
+      `INSERT INTO domain_events (id, type, aggregate_type, aggregate_id, payload, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+      [event.id, event.type, event.aggregateType, event.aggregateId, JSON.stringify(event.payload), event.createdAt],
+    );
+    return toEvent(rows[0]!);
+  }
+
+  async listByAggregate(aggregateType: string, aggregateId: string): Promise<DomainEvent[]> {
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${COLUMNS} FROM domain_events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY seq`,
+      [aggregateType, aggregateId],
+    );
+    return rows.map(toEvent);
+  }
+}

@@ -1,0 +1,65 @@
+import type { Queryable } from '../../db/db.js';
+import type { LedgerEntry, LedgerEntryType } from '../../domain/ledger.js';
+import type { LedgerRepository, Page } from '../repositories.js';
+
+interface LedgerRow {
+  id: string;
+  seq: bigint;
+  credit_line_id: string;
+  type: LedgerEntryType;
+  amount: string;
+  interest_amount: string;
+  principal_amount: string;
+  utilized_after: string;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, seq, credit_line_id, type, amount, interest_amount, principal_amount, utilized_after, created_at';
+
+const toEntry = (row: LedgerRow): LedgerEntry => ({
+  id: row.id,
+  seq: BigInt(row.seq),
+  creditLineId: row.credit_line_id,
+  type: row.type,
+  amount: BigInt(row.amount),
+  interestAmount: BigInt(row.interest_amount),
+  principalAmount: BigInt(row.principal_amount),
+  utilizedAfter: BigInt(row.utilized_after),
+  createdAt: new Date(row.created_at),
+});
+
+export class PostgresLedgerRepository implements LedgerRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async append(entry: Omit<LedgerEntry, 'seq'>): Promise<LedgerEntry> {
+    const { rows } = await this.db.query<LedgerRow>(
+      `INSERT INTO credit_transactions (id, credit_line_id, type, amount, interest_amount, principal_amount, utilized_after, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+      [
+        entry.id,
+        entry.creditLineId,
+        entry.type,
+        entry.amount.toString(),
+        entry.interestAmount.toString(),
+        entry.principalAmount.toString(),
+        entry.utilizedAfter.toString(),
+        entry.createdAt,
+      ],
+    );
+    return toEntry(rows[0]!);
+  }
+
+  async listByLine(creditLineId: string, page: Page<bigint>): Promise<LedgerEntry[]> {
+    const params: unknown[] = [creditLineId, page.limit];
+    let after = '';
+    if (page.after !== undefined) {
+      params.push(page.after.toString());
+      after = 'AND seq < $3';
+    }
+    const { rows } = await this.db.query<LedgerRow>(
+      `SELECT ${COLUMNS} FROM credit_transactions WHERE credit_line_id = $1 ${after} ORDER BY seq DESC LIMIT $2`,
+      params,
+    );
+    return rows.map(toEntry);
+  }
+}

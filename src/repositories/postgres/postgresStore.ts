@@ -1,0 +1,28 @@
+import type { Db, Queryable } from '../../db/db.js';
+import type { Repositories, Store } from '../repositories.js';
+import { PostgresAuditLogRepository } from './auditLogRepository.js';
+import { PostgresCreditLineRepository } from './creditLineRepository.js';
+import { PostgresDomainEventRepository } from './domainEventRepository.js';
+import { PostgresIdempotencyRepository } from './idempotencyRepository.js';
+import { PostgresLedgerRepository } from './ledgerRepository.js';
+
+const repositoriesOver = (db: Queryable): Repositories => ({
+  creditLines: new PostgresCreditLineRepository(db),
+  ledger: new PostgresLedgerRepository(db),
+  events: new PostgresDomainEventRepository(db),
+  audit: new PostgresAuditLogRepository(db),
+  idempotency: new PostgresIdempotencyRepository(db),
+});
+
+/** The same SQL serves PostgreSQL (pg.Pool) and embedded PGlite. */
+export function createSqlStore(db: Db): Store {
+  return {
+    kind: db.kind,
+    repos: repositoriesOver(db),
+    transaction: (work) => db.transaction((tx) => work(repositoriesOver(tx))),
+    ping: async () => {
+      await db.query('SELECT 1');
+    },
+    close: () => db.close(),
+  };
+}
