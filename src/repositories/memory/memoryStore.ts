@@ -45,28 +45,29 @@ const isBefore = (line: CreditLine, cursor: CreditLineCursor) =>
 
 const idempotencyId = (principal: string, key: string) => `${principal}\u0000${key}`;
 
-function repositoriesOver(state: State): Repositories {
-  const nextSeq = () => state.nextSeq++;
+/** Repositories read the state through `current` so that long-lived references always see the latest commit. */
+function repositoriesOver(current: () => State): Repositories {
+  const nextSeq = () => current().nextSeq++;
   return {
     creditLines: {
       async insert(line) {
-        for (const other of state.lines.values()) {
+        for (const other of current().lines.values()) {
           if (other.walletAddress === line.walletAddress && other.status !== 'closed') throw duplicateOpenLine();
         }
-        state.lines.set(line.id, structuredClone(line));
+        current().lines.set(line.id, structuredClone(line));
       },
-      findById: async (id) => structuredClone(state.lines.get(id) ?? null),
-      findByIdForUpdate: async (id) => structuredClone(state.lines.get(id) ?? null),
+      findById: async (id) => structuredClone(current().lines.get(id) ?? null),
+      findByIdForUpdate: async (id) => structuredClone(current().lines.get(id) ?? null),
       async update(line) {
         if (line.status !== 'closed') {
-          for (const other of state.lines.values()) {
+          for (const other of current().lines.values()) {
             if (other.id !== line.id && other.walletAddress === line.walletAddress && other.status !== 'closed') throw duplicateOpenLine();
           }
         }
-        if (state.lines.has(line.id)) state.lines.set(line.id, structuredClone(line));
+        if (current().lines.has(line.id)) current().lines.set(line.id, structuredClone(line));
       },
       async list(filter: CreditLineFilter, page: Page<CreditLineCursor>) {
-        return [...state.lines.values()]
+        return [...current().lines.values()]
           .filter((line) => !filter.status || line.status === filter.status)
           .filter((line) => !filter.walletAddress || line.walletAddress === filter.walletAddress)
           .filter((line) => !page.after || isBefore(line, page.after))
@@ -78,11 +79,11 @@ function repositoriesOver(state: State): Repositories {
     ledger: {
       async append(entry) {
         const stored = { ...entry, seq: nextSeq() };
-        state.ledger.push(stored);
+        current().ledger.push(stored);
         return structuredClone(stored);
       },
       async listByLine(creditLineId, page) {
-        return state.ledger
+        return current().ledger
           .filter((entry) => entry.creditLineId === creditLineId && (page.after === undefined || entry.seq < page.after))
           .sort((a, b) => Number(b.seq - a.seq))
           .slice(0, page.limit)
@@ -92,20 +93,20 @@ function repositoriesOver(state: State): Repositories {
     events: {
       async append(event) {
         const stored = { ...structuredClone(event), seq: nextSeq() };
-        state.events.push(stored);
+        current().events.push(stored);
         return structuredClone(stored);
       },
       listByAggregate: async (aggregateType, aggregateId) =>
-        structuredClone(state.events.filter((e) => e.aggregateType === aggregateType && e.aggregateId === aggregateId)),
+        structuredClone(current().events.filter((e) => e.aggregateType === aggregateType && e.aggregateId === aggregateId)),
     },
     audit: {
       async append(entry) {
         const stored = { ...structuredClone(entry), seq: nextSeq() };
-        state.audit.push(stored);
+        current().audit.push(stored);
         return structuredClone(stored);
       },
       async list(filter, page) {
-        return state.audit
+        return current().audit
           .filter((e) => (!filter.targetType || e.targetType === filter.targetType) && (!filter.targetId || e.targetId === filter.targetId))
           .filter((e) => page.after === undefined || e.seq < page.after)
           .sort((a, b) => Number(b.seq - a.seq))
@@ -116,24 +117,24 @@ function repositoriesOver(state: State): Repositories {
     idempotency: {
       async claim(record, now): Promise<ClaimResult> {
         const id = idempotencyId(record.principal, record.key);
-        const existing = state.idempotency.get(id);
+        const existing = current().idempotency.get(id);
         if (existing && existing.expiresAt.getTime() > now.getTime()) return { claimed: false, existing: structuredClone(existing) };
-        state.idempotency.set(id, { ...record, status: 'in_flight', responseStatus: null, responseBody: null });
+        current().idempotency.set(id, { ...record, status: 'in_flight', responseStatus: null, responseBody: null });
         return { claimed: true };
       },
       async complete(principal, key, responseStatus, responseBody) {
-        const record = state.idempotency.get(idempotencyId(principal, key));
+        const record = current().idempotency.get(idempotencyId(principal, key));
         if (record) Object.assign(record, { status: 'completed', responseStatus, responseBody: structuredClone(responseBody) });
       },
       async release(principal, key) {
         const id = idempotencyId(principal, key);
-        if (state.idempotency.get(id)?.status === 'in_flight') state.idempotency.delete(id);
+        if (current().idempotency.get(id)?.status === 'in_flight') current().idempotency.delete(id);
       },
       async purgeExpired(now) {
         let purged = 0;
-        for (const [id, record] of state.idempotency) {
+        for (const [id, record] of current().idempotency) {
           if (record.expiresAt.getTime() <= now.getTime()) {
-            state.idempotency.delete(id);
+            current().idempotency.delete(id);
             purged++;
           }
         }
@@ -146,24 +147,38 @@ function repositoriesOver(state: State): Repositories {
 export function createMemoryStore(): Store {
   let state = emptyState();
   let queue: Promise<unknown> = Promise.resolve();
-  const committed = (): Repositories => repositoriesOver(state);
+
+  const transaction = <T>(work: (repos: Repositories) => Promise<T>): Promise<T> => {
+    const run = queue.then(async () => {
+      const draft = structuredClone(state);
+      const result = await work(repositoriesOver(() => draft));
+      state = draft;
+      return result;
+    });
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  // Calls outside a transaction run as one-call transactions on the same queue: a direct write to
+  // `state` could otherwise be overwritten when an earlier transaction swaps in its draft.
+  const queued = repositoriesOver(() => state);
+  const repos = Object.fromEntries(
+    Object.entries(queued).map(([name, repository]) => [
+      name,
+      Object.fromEntries(
+        Object.keys(repository as object).map((method) => [
+          method,
+          (...args: unknown[]) =>
+            transaction((r) => (r[name as keyof Repositories] as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!(...args)),
+        ]),
+      ),
+    ]),
+  ) as unknown as Repositories;
 
   return {
     kind: 'memory',
-    // Writes outside a transaction (idempotency bookkeeping) apply directly to committed state.
-    get repos() {
-      return committed();
-    },
-    transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-      const run = queue.then(async () => {
-        const draft = structuredClone(state);
-        const result = await work(repositoriesOver(draft));
-        state = draft;
-        return result;
-      });
-      queue = run.catch(() => undefined);
-      return run;
-    },
+    repos,
+    transaction,
     ping: async () => undefined,
     close: async () => undefined,
   };

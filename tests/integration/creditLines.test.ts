@@ -1,0 +1,267 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin, client, createTestApp, randomWallet, type TestApp } from '../support/app.js';
+import { STORAGE_KINDS } from '../support/databases.js';
+
+describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
+  let t: TestApp;
+  let now = new Date('2026-03-01T00:00:00Z');
+  beforeAll(async () => {
+    t = await createTestApp(kind, { CREDIT_LIMIT_MAX: '50000' }, { clock: () => now });
+  });
+  afterAll(() => t.close());
+
+  const open = async (body: Record<string, unknown> = {}) => {
+    const res = await request(t.app)
+      .post('/api/credit/lines')
+      .set(client)
+      .send({ walletAddress: randomWallet(), creditLimit: '1000', interestRateBps: 1500, ...body });
+    expect(res.status).toBe(201);
+    return res.body.data as { id: string; walletAddress: string };
+  };
+  const post = (path: string, body?: object, headers: Record<string, string> = client) => {
+    const req = request(t.app).post(path).set(headers);
+    return body ? req.send(body) : req;
+  };
+
+  it('opens a line with the field names frontends use and 7-decimal amounts', async () => {
+    const wallet = randomWallet();
+    const res = await post('/api/credit/lines', { walletAddress: wallet, creditLimit: '125.5', interestRateBps: 700 });
+    expect(res.status).toBe(201);
+    expect(res.body.error).toBeNull();
+    expect(res.body.data).toMatchObject({
+      walletAddress: wallet,
+      creditLimit: '125.5000000',
+      interestRateBps: 700,
+      utilized: '0.0000000',
+      accruedInterest: '0.0000000',
+      availableCredit: '125.5000000',
+      status: 'active',
+    });
+    expect(new Date(res.body.data.createdAt).toISOString()).toBe(now.toISOString());
+  });
+
+  it.each([
+    [{ creditLimit: 1000 }, 'creditLimit', 'type'],
+    [{ creditLimit: '1.12345678' }, 'creditLimit', 'max_decimals'],
+    [{ creditLimit: '0' }, 'creditLimit', 'positive'],
+    [{ creditLimit: '-5' }, 'creditLimit', 'decimal_string'],
+    [{ creditLimit: '170141183460469231731687303715884105728' }, 'creditLimit', 'i128_range'],
+    [{ interestRateBps: 10001 }, 'interestRateBps', 'max'],
+    [{ interestRateBps: 1.5 }, 'interestRateBps', 'type'],
+    [{ walletAddress: `G${'A'.repeat(55)}` }, 'walletAddress', 'stellar_address'],
+    [{ walletAddress: 'not-an-address' }, 'walletAddress', 'stellar_address'],
+    [{ surprise: true }, 'surprise', 'unknown_field'],
+  ])('refuses %j with a 400 naming %s and the rule %s', async (override, field, rule) => {
+    const res = await post('/api/credit/lines', { walletAddress: randomWallet(), creditLimit: '10', interestRateBps: 100, ...override });
+    expect(res.status).toBe(400);
+    expect(res.body.data).toBeNull();
+    expect(res.body.error.code).toBe('validation_failed');
+    expect(res.body.error.details).toContainEqual(expect.objectContaining({ field, rule }));
+    expect(res.body.error.message).toContain(field);
+  });
+
+  it('refuses a limit above the product cap with 422', async () => {
+    const res = await post('/api/credit/lines', { walletAddress: randomWallet(), creditLimit: '50000.0000001', interestRateBps: 100 });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'credit_limit_above_cap', details: { cap: '50000.0000000' } });
+  });
+
+  it('allows one open line per wallet, and a new one once the old one is closed', async () => {
+    const line = await open();
+    const second = await post('/api/credit/lines', { walletAddress: line.walletAddress, creditLimit: '5', interestRateBps: 0 });
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe('duplicate_open_line');
+    expect((await post(`/api/credit/lines/${line.id}/close`, undefined, admin)).status).toBe(200);
+    expect((await post('/api/credit/lines', { walletAddress: line.walletAddress, creditLimit: '5', interestRateBps: 0 })).status).toBe(201);
+  });
+
+  it('draws within the limit, refuses beyond it with the available amount, and refuses over-repayment', async () => {
+    const line = await open({ creditLimit: '100' });
+    expect((await post(`/api/credit/lines/${line.id}/draw`, { amount: '60' })).body.data.creditLine.availableCredit).toBe('40.0000000');
+    const refused = await post(`/api/credit/lines/${line.id}/draw`, { amount: '40.0000001' });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({ code: 'insufficient_credit', details: { available: '40.0000000' } });
+    const over = await post(`/api/credit/lines/${line.id}/repay`, { amount: '60.0000001' });
+    expect(over.status).toBe(422);
+    expect(over.body.error).toMatchObject({ code: 'over_repayment', details: { outstanding: '60.0000000' } });
+    const repaid = await post(`/api/credit/lines/${line.id}/repay`, { amount: '60' });
+    expect(repaid.body.data.creditLine.utilized).toBe('0.0000000');
+  });
+
+  it('accrues interest per second as the contract does, capitalises it, and repays interest first', async () => {
+    const line = await open({ creditLimit: '2000', interestRateBps: 1500 });
+    await post(`/api/credit/lines/${line.id}/draw`, { amount: '1000' });
+    now = new Date(now.getTime() + 30 * 86_400_000);
+
+    const read = await request(t.app).get(`/api/credit/lines/${line.id}`).set(client);
+    expect(read.body.data).toMatchObject({ utilized: '1012.3203285', accruedInterest: '12.3203285' });
+
+    const repaid = await post(`/api/credit/lines/${line.id}/repay`, { amount: '100' });
+    expect(repaid.body.data.transaction).toMatchObject({ type: 'repay', amount: '100.0000000', interestAmount: '12.3203285', principalAmount: '87.6796715' });
+    expect(repaid.body.data.creditLine).toMatchObject({ utilized: '912.3203285', accruedInterest: '0.0000000' });
+
+    const history = await request(t.app).get(`/api/credit/lines/${line.id}/transactions`).set(client);
+    expect(history.body.data.items.map((e: { type: string }) => e.type)).toEqual(['repay', 'interest', 'draw']);
+    expect(history.body.data.items[1]).toMatchObject({ amount: '12.3203285', utilizedAfter: '1012.3203285' });
+  });
+
+  it('suspends, refuses draws while suspended, reinstates, and reports illegal transitions with the current status', async () => {
+    const line = await open();
+    expect((await post(`/api/credit/lines/${line.id}/suspend`, { reason: 'kyc review' }, admin)).body.data.status).toBe('suspended');
+    const draw = await post(`/api/credit/lines/${line.id}/draw`, { amount: '1' });
+    expect(draw.status).toBe(409);
+    expect(draw.body.error.details).toMatchObject({ currentStatus: 'suspended' });
+    const again = await post(`/api/credit/lines/${line.id}/suspend`, undefined, admin);
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ code: 'invalid_transition', details: { currentStatus: 'suspended', action: 'suspend' } });
+    expect((await post(`/api/credit/lines/${line.id}/reinstate`, undefined, admin)).body.data.status).toBe('active');
+    expect((await post(`/api/credit/lines/${line.id}/draw`, { amount: '1' })).status).toBe(200);
+  });
+
+  it('refuses to close a line with a balance unless it is defaulted, when the remainder is written off', async () => {
+    const line = await open();
+    await post(`/api/credit/lines/${line.id}/draw`, { amount: '10' });
+    const refused = await post(`/api/credit/lines/${line.id}/close`, undefined, admin);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({ code: 'outstanding_balance', details: { outstanding: '10.0000000' } });
+    expect((await post(`/api/credit/lines/${line.id}/default`, undefined, admin)).body.data.status).toBe('defaulted');
+    const closed = await post(`/api/credit/lines/${line.id}/close`, undefined, admin);
+    expect(closed.body.data).toMatchObject({ status: 'closed', utilized: '0.0000000' });
+    const history = await request(t.app).get(`/api/credit/lines/${line.id}/transactions`).set(client);
+    expect(history.body.data.items[0]).toMatchObject({ type: 'write_off', amount: '10.0000000' });
+    expect((await post(`/api/credit/lines/${line.id}/repay`, { amount: '1' })).status).toBe(409);
+  });
+
+  it('updates limit and rate as admin only, and lowers the available credit accordingly', async () => {
+    const line = await open();
+    await post(`/api/credit/lines/${line.id}/draw`, { amount: '300' });
+    const asClient = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(client).send({ creditLimit: '5000' });
+    expect(asClient.status).toBe(403);
+    const updated = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({ creditLimit: '200', interestRateBps: 900 });
+    expect(updated.status).toBe(200);
+    expect(updated.body.data).toMatchObject({ creditLimit: '200.0000000', interestRateBps: 900, availableCredit: '0.0000000' });
+    const empty = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({});
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.details[0]).toMatchObject({ rule: 'at_least_one' });
+  });
+
+  it('writes a domain event for every change and an audit entry for every admin action', async () => {
+    const line = await open();
+    await post(`/api/credit/lines/${line.id}/draw`, { amount: '5' });
+    await post(`/api/credit/lines/${line.id}/repay`, { amount: '5' });
+    await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({ interestRateBps: 10 });
+    await post(`/api/credit/lines/${line.id}/suspend`, undefined, admin);
+    await post(`/api/credit/lines/${line.id}/reinstate`, undefined, admin);
+    await post(`/api/credit/lines/${line.id}/default`, undefined, admin);
+    await post(`/api/credit/lines/${line.id}/close`, undefined, admin);
+    const events = await t.container.store.repos.events.listByAggregate('credit_line', line.id);
+    expect(events.map((e) => e.type)).toEqual([
+      'credit_line.created',
+      'credit_line.drawn',
+      'credit_line.repaid',
+      'credit_line.updated',
+      'credit_line.suspended',
+      'credit_line.reinstated',
+      'credit_line.defaulted',
+      'credit_line.closed',
+    ]);
+    expect(events[1]!.payload).toMatchObject({ amount: '5.0000000', creditLine: { utilized: '5.0000000' } });
+
+    const audit = await request(t.app).get('/api/admin/audit-log').query({ targetId: line.id }).set(admin);
+    expect(audit.body.data.items.map((e: { action: string }) => e.action)).toEqual([
+      'credit_line.close',
+      'credit_line.default',
+      'credit_line.reinstate',
+      'credit_line.suspend',
+      'credit_line.update',
+    ]);
+    const suspend = audit.body.data.items[3];
+    expect(suspend.actor).toMatch(/^admin:[0-9a-f]{12}$/);
+    expect(suspend.before.status).toBe('active');
+    expect(suspend.after.status).toBe('suspended');
+    expect(JSON.stringify(audit.body)).not.toContain(line.walletAddress);
+  });
+
+  it('pages lines newest first with an opaque cursor and filters by status and wallet', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      now = new Date(now.getTime() + 1000);
+      ids.push((await open()).id);
+    }
+    await post(`/api/credit/lines/${ids[1]}/suspend`, undefined, admin);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await request(t.app).get('/api/credit/lines').query({ limit: 2, ...(cursor ? { cursor } : {}) }).set(client);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.data.items.map((l: { id: string }) => l.id));
+      cursor = page.body.data.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen.slice(0, 5)).toEqual([...ids].reverse());
+    expect(new Set(seen).size).toBe(seen.length);
+
+    const suspended = await request(t.app).get('/api/credit/lines').query({ status: 'suspended' }).set(client);
+    expect(suspended.body.data.items.map((l: { id: string }) => l.id)).toContain(ids[1]);
+    expect(suspended.body.data.items.every((l: { status: string }) => l.status === 'suspended')).toBe(true);
+
+    const target = (await request(t.app).get(`/api/credit/lines/${ids[2]}`).set(client)).body.data;
+    const byWallet = await request(t.app).get(`/api/credit/wallet/${target.walletAddress}/lines`).set(client);
+    expect(byWallet.body.data.items.map((l: { id: string }) => l.id)).toEqual([ids[2]]);
+    const filtered = await request(t.app).get('/api/credit/lines').query({ walletAddress: target.walletAddress }).set(client);
+    expect(filtered.body.data.items).toHaveLength(1);
+
+    expect((await request(t.app).get('/api/credit/lines').query({ cursor: 'garbage' }).set(client)).body.error.details[0]).toMatchObject({ field: 'cursor' });
+    expect((await request(t.app).get('/api/credit/lines').query({ limit: 101 }).set(client)).status).toBe(400);
+    expect((await request(t.app).get('/api/credit/wallet/not-a-wallet/lines').set(client)).status).toBe(400);
+  });
+
+  it('answers 404 in the envelope for an unknown line and 400 for a malformed id', async () => {
+    const missing = await request(t.app).get('/api/credit/lines/00000000-0000-4000-8000-000000000000').set(client);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('not_found');
+    expect((await request(t.app).get('/api/credit/lines/abc').set(client)).status).toBe(400);
+  });
+
+  describe('Idempotency-Key', () => {
+    it('replays the stored response for the same key and body, without moving money twice', async () => {
+      const line = await open();
+      const headers = { ...client, 'Idempotency-Key': `draw-${line.id}` };
+      const first = await post(`/api/credit/lines/${line.id}/draw`, { amount: '7' }, headers);
+      const second = await post(`/api/credit/lines/${line.id}/draw`, { amount: '7' }, headers);
+      expect(second.status).toBe(first.status);
+      expect(second.body).toEqual(first.body);
+      expect(second.headers['idempotency-replayed']).toBe('true');
+      expect((await request(t.app).get(`/api/credit/lines/${line.id}`).set(client)).body.data.utilized).toBe('7.0000000');
+    });
+
+    it('answers 422 when the key is reused with another body, and scopes keys per API key', async () => {
+      const line = await open();
+      const headers = { ...client, 'Idempotency-Key': `k-${line.id}` };
+      await post(`/api/credit/lines/${line.id}/draw`, { amount: '1' }, headers);
+      const reused = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, headers);
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('idempotency_key_reused');
+      // The same key under the admin key is another principal: it executes.
+      const asAdmin = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, { ...admin, 'Idempotency-Key': `k-${line.id}` });
+      expect(asAdmin.status).toBe(200);
+      expect(asAdmin.headers['idempotency-replayed']).toBeUndefined();
+    });
+
+    it('replays a refused request too, so a retry gets the same answer', async () => {
+      const line = await open({ creditLimit: '1' });
+      const headers = { ...client, 'Idempotency-Key': `big-${line.id}` };
+      const first = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, headers);
+      expect(first.status).toBe(422);
+      const again = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, headers);
+      expect(again.status).toBe(422);
+      expect(again.headers['idempotency-replayed']).toBe('true');
+    });
+
+    it('refuses a malformed key', async () => {
+      const res = await post('/api/credit/lines', { walletAddress: randomWallet(), creditLimit: '1', interestRateBps: 1 }, { ...client, 'Idempotency-Key': 'x'.repeat(256) });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details[0]).toMatchObject({ field: 'Idempotency-Key' });
+    });
+  });
+});

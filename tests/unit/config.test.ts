@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const fail = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error('expected the configuration to be refused');
+};
+
+describe('config', () => {
+  it('defaults to the embedded database in ./data on port 3000', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.database).toEqual({ kind: 'pglite', dataDir: './data' });
+    expect(config.rateLimit.perMinute).toBe(600);
+    expect(config.trustProxy).toBe(false);
+  });
+
+  it('switches to PostgreSQL when DATABASE_URL is a postgres URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).database).toMatchObject({ kind: 'postgres', url: 'postgres://u@h/db' });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ RATE_LIMIT_PER_MIN: '0' }, 'RATE_LIMIT_PER_MIN'],
+    [{ RATE_LIMIT_OVERRIDES: 'admin' }, 'RATE_LIMIT_OVERRIDES'],
+    [{ CREDIT_LIMIT_MAX: '1e9' }, 'CREDIT_LIMIT_MAX'],
+    [{ API_KEYS: 'short' }, 'API_KEYS'],
+  ])('names the variable when %j is invalid', (env, variable) => {
+    expect(fail(env)).toContain(variable);
+  });
+
+  it('refuses to boot in production without keys, naming both variables', () => {
+    const message = fail({ NODE_ENV: 'production' });
+    expect(message).toContain('API_KEYS');
+    expect(message).toContain('ADMIN_API_KEYS');
+  });
+
+  it('parses lists, proxy trust and per-group rate limits', () => {
+    const config = loadConfig({
+      API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb',
+      CORS_ORIGINS: 'https://app.example,https://admin.example',
+      TRUST_PROXY: '1',
+      RATE_LIMIT_OVERRIDES: 'admin=60,client=1200',
+    });
+    expect(config.auth.apiKeys).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
+    expect(config.corsOrigins).toHaveLength(2);
+    expect(config.trustProxy).toBe(1);
+    expect(config.rateLimit.overrides).toEqual({ admin: 60, client: 1200 });
+  });
+
+  it('is frozen', () => {
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+});
