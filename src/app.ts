@@ -8,8 +8,10 @@ import { idempotency } from './http/middleware/idempotency.js';
 import { requireJsonBody } from './http/middleware/jsonOnly.js';
 import { rateLimit } from './http/middleware/rateLimit.js';
 import { requestContext } from './http/middleware/requestContext.js';
+import { walletToken } from './http/middleware/walletToken.js';
 import type { RouteDefinition } from './http/route.js';
 import { auditLogRoutes } from './http/routes/auditLog.js';
+import { authRoutes } from './http/routes/auth.js';
 import { creditLineRoutes } from './http/routes/creditLines.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { operationsRoutes } from './http/routes/operations.js';
@@ -23,6 +25,7 @@ export function routeTable(container: Container): RouteDefinition[] {
     ...docsRoutes(container.openApi),
     ...creditLineRoutes(container.services.creditLines),
     ...auditLogRoutes(container.services.auditLog),
+    ...authRoutes(container.services.walletAuth),
   ];
 }
 
@@ -51,6 +54,7 @@ export function createApp(container: Container): express.Express {
   app.use(express.json({ limit: BODY_LIMIT }));
 
   const idempotent = idempotency(container.services.idempotency);
+  const bearer = walletToken(container.services.walletAuth);
   const whoIs = (req: express.Request) => identify(keys, req);
   for (const route of routeTable(container)) {
     const chain: RequestHandler[] = [];
@@ -59,6 +63,7 @@ export function createApp(container: Container): express.Express {
       chain.push(rateLimit(limiter, group, config.rateLimit.overrides[group] ?? config.rateLimit.perMinute, whoIs));
     }
     chain.push(requireAccess(route.access, keys));
+    if (route.access === 'client') chain.push(bearer);
     if (route.idempotent) chain.push(idempotent);
     app[route.method](route.path, ...chain, route.handler as RequestHandler);
   }

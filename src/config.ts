@@ -1,3 +1,4 @@
+import { StrKey } from '@stellar/stellar-sdk';
 import { z } from 'zod';
 import { parseAmount } from './domain/money.js';
 
@@ -91,6 +92,19 @@ const envSchema = z.object({
   CORS_ORIGINS: commaList,
   TRUST_PROXY: trustProxy,
   CREDIT_LIMIT_MAX: amount('100000'),
+  STELLAR_NETWORK_PASSPHRASE: z.string().min(1).default('Test SDF Network ; September 2015'),
+  HORIZON_URL: z.url({ error: 'must be an http(s) URL' }).optional(),
+  HORIZON_TIMEOUT_MS: positiveInt(5_000),
+  WALLET_AUTH: z.enum(['required', 'optional']).default('required'),
+  AUTH_SIGNING_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || StrKey.isValidEd25519SecretSeed(v), { message: 'must be a Stellar secret seed (S...)' }),
+  AUTH_JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  AUTH_HOME_DOMAIN: z.string().min(1).default('localhost'),
+  AUTH_WEB_AUTH_DOMAIN: z.string().min(1).optional(),
+  AUTH_CHALLENGE_TTL_SECONDS: positiveInt(300),
+  AUTH_TOKEN_TTL_SECONDS: positiveInt(900),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -117,6 +131,17 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly trustProxy: boolean | number | string;
   readonly credit: { readonly maxCreditLimit: bigint };
+  readonly stellar: { readonly networkPassphrase: string; readonly horizonUrl?: string; readonly horizonTimeoutMs: number };
+  readonly walletAuth: {
+    readonly mode: 'required' | 'optional';
+    /** Unset outside production: a random key is generated per run (challenges do not survive a restart). */
+    readonly signingSecret?: string;
+    readonly jwtSecret?: string;
+    readonly homeDomain: string;
+    readonly webAuthDomain: string;
+    readonly challengeTtlSeconds: number;
+    readonly tokenTtlSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -139,6 +164,9 @@ export function loadConfig(env: Env = process.env): Config {
     if (!hasClientKeys) problems.push('API_KEYS: required in production (or API_KEYS_FILE)');
     if (!hasAdminKeys) problems.push('ADMIN_API_KEYS: required in production (or ADMIN_API_KEYS_FILE)');
     if (e.DATABASE_URL?.startsWith('memory:')) problems.push('DATABASE_URL: the in-memory store is not allowed in production');
+    if (e.WALLET_AUTH === 'optional') problems.push('WALLET_AUTH: must be "required" in production');
+    if (!e.AUTH_SIGNING_SECRET) problems.push('AUTH_SIGNING_SECRET: required in production');
+    if (!e.AUTH_JWT_SECRET) problems.push('AUTH_JWT_SECRET: required in production');
   }
   for (const key of [...e.API_KEYS, ...e.ADMIN_API_KEYS]) {
     if (key.length < 16) problems.push('API_KEYS/ADMIN_API_KEYS: every key must be at least 16 characters');
@@ -170,5 +198,15 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: e.CORS_ORIGINS,
     trustProxy: e.TRUST_PROXY,
     credit: { maxCreditLimit: e.CREDIT_LIMIT_MAX },
+    stellar: { networkPassphrase: e.STELLAR_NETWORK_PASSPHRASE, horizonUrl: e.HORIZON_URL, horizonTimeoutMs: e.HORIZON_TIMEOUT_MS },
+    walletAuth: {
+      mode: e.WALLET_AUTH,
+      signingSecret: e.AUTH_SIGNING_SECRET,
+      jwtSecret: e.AUTH_JWT_SECRET,
+      homeDomain: e.AUTH_HOME_DOMAIN,
+      webAuthDomain: e.AUTH_WEB_AUTH_DOMAIN ?? e.AUTH_HOME_DOMAIN,
+      challengeTtlSeconds: e.AUTH_CHALLENGE_TTL_SECONDS,
+      tokenTtlSeconds: e.AUTH_TOKEN_TTL_SECONDS,
+    },
   });
 }

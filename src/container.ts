@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Keypair } from '@stellar/stellar-sdk';
 import type { Config } from './config.js';
 import type { Db } from './db/db.js';
 import { migrate } from './db/migrator.js';
@@ -18,6 +19,9 @@ import { AuditLogService } from './services/auditLogService.js';
 import { CreditLineService } from './services/creditLineService.js';
 import { HealthService } from './services/healthService.js';
 import { IdempotencyService } from './services/idempotencyService.js';
+import { WalletAuthService } from './services/walletAuthService.js';
+import { WalletOwnership } from './services/walletOwnership.js';
+import { HorizonAccountSigners } from './stellar/accountSigners.js';
 
 export interface Container {
   config: Config;
@@ -34,6 +38,7 @@ export interface Container {
     idempotency: IdempotencyService;
     auditLog: AuditLogService;
     health: HealthService;
+    walletAuth: WalletAuthService;
   };
   close(): Promise<void>;
 }
@@ -71,6 +76,26 @@ function keyRings(config: Config): Pick<Container, 'keys' | 'generatedKeys'> {
   return { keys: { client: new KeyRing([generated.client]), admin: new KeyRing([generated.admin]) }, generatedKeys: generated };
 }
 
+/** Outside production an unset signing key or JWT secret is generated per run: tokens then die with the process. */
+function createWalletAuth(config: Config, store: Store, logger: Logger, clock: () => Date): WalletAuthService {
+  const { walletAuth, stellar } = config;
+  return new WalletAuthService(
+    store,
+    {
+      signingKeypair: walletAuth.signingSecret ? Keypair.fromSecret(walletAuth.signingSecret) : Keypair.random(),
+      jwtSecret: walletAuth.jwtSecret ? new TextEncoder().encode(walletAuth.jwtSecret) : randomBytes(32),
+      homeDomain: walletAuth.homeDomain,
+      webAuthDomain: walletAuth.webAuthDomain,
+      networkPassphrase: stellar.networkPassphrase,
+      challengeTtlSeconds: walletAuth.challengeTtlSeconds,
+      tokenTtlSeconds: walletAuth.tokenTtlSeconds,
+    },
+    stellar.horizonUrl ? new HorizonAccountSigners(stellar.horizonUrl, stellar.horizonTimeoutMs) : undefined,
+    logger,
+    clock,
+  );
+}
+
 /** The composition root: picks the storage, wires repositories into services. Routes see only services. */
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
@@ -81,7 +106,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const health = new HealthService(
     [{ name: 'database', critical: true, check: () => store.ping().then(() => ({ kind: store.kind })) }],
     config.healthCheckTimeoutMs,
+    () => ({ walletAuth: config.walletAuth.mode }),
   );
+  const walletAuth = createWalletAuth(config, store, logger, clock);
 
   return {
     config,
@@ -92,10 +119,17 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     limiter: new TokenBucketLimiter(),
     openApi: loadOpenApiDocument(),
     services: {
-      creditLines: new CreditLineService({ store, maxCreditLimit: config.credit.maxCreditLimit, metrics: metrics.credit, clock }),
+      creditLines: new CreditLineService({
+        store,
+        maxCreditLimit: config.credit.maxCreditLimit,
+        metrics: metrics.credit,
+        ownership: new WalletOwnership(config.walletAuth.mode),
+        clock,
+      }),
       idempotency: new IdempotencyService(store.repos.idempotency, clock),
       auditLog: new AuditLogService(store.repos.audit),
       health,
+      walletAuth,
     },
     close: () => store.close(),
   };

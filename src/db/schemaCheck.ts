@@ -26,6 +26,18 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
     columns: ['principal', 'key', 'request_hash', 'status', 'response_status', 'response_body', 'created_at', 'expires_at'],
     indexes: ['idempotency_keys_expires_idx'],
   },
+  auth_challenges: {
+    columns: ['nonce', 'account', 'expires_at', 'consumed_at', 'created_at'],
+    indexes: ['auth_challenges_expires_idx'],
+  },
+  revoked_tokens: {
+    columns: ['jti', 'revoked_by', 'reason', 'expires_at', 'revoked_at'],
+    indexes: ['revoked_tokens_expires_idx'],
+  },
+  wallet_controllers: {
+    columns: ['contract_address', 'controller_account', 'bound_by', 'created_at', 'updated_at'],
+    indexes: ['wallet_controllers_controller_idx'],
+  },
 };
 
 export class SchemaMismatchError extends Error {

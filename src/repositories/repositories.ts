@@ -96,12 +96,27 @@ export interface IdempotencyRepository {
   purgeExpired(now: Date): Promise<number>;
 }
 
+export type ChallengeConsumption = { outcome: 'consumed'; account: string } | { outcome: 'unknown' | 'replayed' | 'expired' };
+
+export interface WalletAuthRepository {
+  saveChallenge(challenge: { nonce: string; account: string; expiresAt: Date; createdAt: Date }): Promise<void>;
+  /** Single use: marks the challenge consumed in one statement, so two racing exchanges cannot both win. */
+  consumeChallenge(nonce: string, now: Date): Promise<ChallengeConsumption>;
+  revokeToken(revocation: { jti: string; revokedBy: string; reason: string | null; expiresAt: Date; revokedAt: Date }): Promise<void>;
+  isRevoked(jti: string): Promise<boolean>;
+  bindController(binding: { contractAddress: string; controllerAccount: string; boundBy: string; at: Date }): Promise<void>;
+  unbindController(contractAddress: string): Promise<boolean>;
+  controllerOf(contractAddress: string): Promise<string | null>;
+  purgeExpired(now: Date): Promise<number>;
+}
+
 export interface Repositories {
   creditLines: CreditLineRepository;
   ledger: LedgerRepository;
   events: DomainEventRepository;
   audit: AuditLogRepository;
   idempotency: IdempotencyRepository;
+  walletAuth: WalletAuthRepository;
 }
 
 /** A storage: committed reads, and a unit of work in which every write commits together or not at all. */

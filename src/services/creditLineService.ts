@@ -16,6 +16,8 @@ import { formatAmount } from '../domain/money.js';
 import { auditSnapshot, creditLineToJson } from '../domain/serialization.js';
 import { decodeCursor, encodeCursor, pageBySeq, type PageRequest, type PageResult } from '../lib/cursor.js';
 import type { CreditLineFilter, Repositories, Store } from '../repositories/repositories.js';
+import { auditRow } from './audit.js';
+import { WalletOwnership, type WalletPrincipal } from './walletOwnership.js';
 
 /** Who asked: a client application or an admin, identified by a fingerprint of its key. */
 export interface Actor {
@@ -26,6 +28,8 @@ export interface Actor {
 export interface RequestMeta {
   actor: Actor;
   requestId?: string;
+  /** The wallet the caller proved control of with a SEP-10 token, if any. */
+  wallet?: WalletPrincipal;
 }
 
 export interface CreditMetrics {
@@ -37,6 +41,8 @@ export interface CreditMetrics {
 export interface CreditLineServiceOptions {
   store: Store;
   maxCreditLimit: bigint;
+  /** Who may act for a wallet; defaults to `required` wallet tokens. */
+  ownership?: WalletOwnership;
   metrics?: CreditMetrics;
   clock?: () => Date;
   newId?: () => string;
@@ -86,12 +92,14 @@ export class CreditLineService {
   private readonly clock: () => Date;
   private readonly newId: () => string;
   private readonly metrics: CreditMetrics;
+  private readonly ownership: WalletOwnership;
 
   constructor(private readonly options: CreditLineServiceOptions) {
     this.store = options.store;
     this.clock = options.clock ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
     this.metrics = options.metrics ?? noMetrics;
+    this.ownership = options.ownership ?? new WalletOwnership('required');
   }
 
   async open(input: OpenCreditLineInput, meta: RequestMeta): Promise<CreditLine> {
@@ -111,6 +119,7 @@ export class CreditLineService {
       updatedAt: now,
     };
     await this.store.transaction(async (repos) => {
+      if (meta.actor.kind !== 'admin') await this.ownership.assertCanAct(repos.walletAuth, meta.wallet, line.walletAddress);
       await repos.creditLines.insert(line);
       await this.recordEvent(repos, 'credit_line.created', line, {}, now);
       if (meta.actor.kind === 'admin') await this.recordAudit(repos, meta, 'credit_line.open', null, line, now);
@@ -120,13 +129,15 @@ export class CreditLineService {
   }
 
   /** The line as of now: interest is projected to the current second, as a borrower would see it. */
-  async get(id: string): Promise<CreditLine> {
+  async get(id: string, meta?: RequestMeta): Promise<CreditLine> {
     const line = await this.store.repos.creditLines.findById(id);
     if (!line) throw new NotFoundError('Credit line', id);
+    await this.ownership.assertCanRead(this.store.repos.walletAuth, meta?.wallet, line.walletAddress);
     return accrue(line, this.clock()).line;
   }
 
-  async list(filter: CreditLineFilter, page: PageRequest): Promise<PageResult<CreditLine>> {
+  async list(filter: CreditLineFilter, page: PageRequest, meta?: RequestMeta): Promise<PageResult<CreditLine>> {
+    if (filter.walletAddress) await this.ownership.assertCanRead(this.store.repos.walletAuth, meta?.wallet, filter.walletAddress);
     const after = page.cursor ? decodeCursor(page.cursor, isLineCursor) : undefined;
     const lines = await this.store.repos.creditLines.list(filter, {
       limit: page.limit + 1,
@@ -141,13 +152,13 @@ export class CreditLineService {
     };
   }
 
-  async transactions(id: string, page: PageRequest): Promise<PageResult<LedgerEntry>> {
-    await this.get(id);
+  async transactions(id: string, page: PageRequest, meta?: RequestMeta): Promise<PageResult<LedgerEntry>> {
+    await this.get(id, meta);
     return pageBySeq(page, (p) => this.store.repos.ledger.listByLine(id, p));
   }
 
   async draw(id: string, amount: bigint, meta: RequestMeta): Promise<MovementResult> {
-    const result = await this.change(id, meta, (line, now) => {
+    const result = await this.change(id, meta, 'borrower', (line, now) => {
       const after = applyDraw(line, amount);
       return {
         line: after,
@@ -160,7 +171,7 @@ export class CreditLineService {
   }
 
   async repay(id: string, amount: bigint, meta: RequestMeta): Promise<MovementResult> {
-    const result = await this.change(id, meta, (line, now) => {
+    const result = await this.change(id, meta, 'borrower', (line, now) => {
       const { line: after, split } = allocateRepayment(line, amount);
       return {
         line: after,
@@ -176,7 +187,7 @@ export class CreditLineService {
   }
 
   async updateTerms(id: string, terms: { creditLimit?: bigint; interestRateBps?: number }, meta: RequestMeta): Promise<CreditLine> {
-    const { line } = await this.change(id, meta, (line) => {
+    const { line } = await this.change(id, meta, 'admin', (line) => {
       assertCanUpdate(line);
       const updated = { ...line, creditLimit: terms.creditLimit ?? line.creditLimit, interestRateBps: terms.interestRateBps ?? line.interestRateBps };
       this.assertTerms(updated.creditLimit, updated.interestRateBps);
@@ -198,7 +209,7 @@ export class CreditLineService {
   close = (id: string, meta: RequestMeta, reason?: string) => this.transition(id, 'close', meta, reason);
 
   private async transition(id: string, action: CreditLineAction, meta: RequestMeta, reason?: string): Promise<CreditLine> {
-    const { line } = await this.change(id, meta, (line, now) => {
+    const { line } = await this.change(id, meta, 'admin', (line, now) => {
       const status: CreditLineStatus = nextStatus(line.status, action);
       let updated: CreditLine = { ...line, status };
       let entry: Omit<LedgerEntry, 'seq'> | undefined;
@@ -223,11 +234,13 @@ export class CreditLineService {
   }
 
   /**
-   * The one path every change takes: lock, accrue to now, apply, persist line + ledger + event + audit.
+   * The one path every change takes: lock, check who may act, accrue to now, apply, persist line + ledger +
+   * event + audit. Borrower actions need the wallet's own token; admin actions reach here only with an admin key.
    */
   private async change(
     id: string,
     meta: RequestMeta,
+    actingAs: 'borrower' | 'admin',
     apply: (line: CreditLine, now: Date) => {
       line: CreditLine;
       entry?: Omit<LedgerEntry, 'seq'>;
@@ -238,6 +251,7 @@ export class CreditLineService {
     return this.store.transaction(async (repos) => {
       const locked = await repos.creditLines.findByIdForUpdate(id);
       if (!locked) throw new NotFoundError('Credit line', id);
+      if (actingAs === 'borrower') await this.ownership.assertCanAct(repos.walletAuth, meta.wallet, locked.walletAddress);
       const now = this.clock();
       const { line: accrued, interest } = accrue(locked, now);
       if (interest > 0n) {
@@ -284,17 +298,9 @@ export class CreditLineService {
   }
 
   private async recordAudit(repos: Repositories, meta: RequestMeta, action: string, before: CreditLine | null, after: CreditLine, now: Date): Promise<void> {
-    await repos.audit.append({
-      id: this.newId(),
-      actor: `${meta.actor.kind}:${meta.actor.id}`,
-      action,
-      targetType: 'credit_line',
-      targetId: after.id,
-      before: before ? auditSnapshot(before) : null,
-      after: auditSnapshot(after),
-      requestId: meta.requestId ?? null,
-      createdAt: now,
-    });
+    await repos.audit.append(
+      auditRow(meta, action, { type: 'credit_line', id: after.id }, { before: before ? auditSnapshot(before) : null, after: auditSnapshot(after) }, now, this.newId),
+    );
   }
 
   private assertTerms(creditLimit: bigint, interestRateBps: number): void {

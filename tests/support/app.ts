@@ -42,6 +42,7 @@ export async function createTestApp(kind: StorageKind, env: Env = {}, options: {
     DATABASE_URL: kind === 'memory' ? 'memory:' : undefined,
     RATE_LIMIT_PER_MIN: '100000',
     LOG_LEVEL: 'info',
+    WALLET_AUTH: 'optional',
     ...env,
   });
   const logs = new LogCapture();

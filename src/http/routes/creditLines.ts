@@ -29,7 +29,7 @@ const listQuery = paginationSchema.extend({
 });
 const walletParam = z.strictObject({ walletAddress: stellarAddressSchema });
 
-const meta = (res: Response): RequestMeta => ({ actor: res.locals.actor!, requestId: res.locals.requestId });
+const meta = (res: Response): RequestMeta => ({ actor: res.locals.actor!, requestId: res.locals.requestId, wallet: res.locals.wallet });
 const lineId = (req: Request) => parse(uuidParam, req.params, 'params').id;
 
 export function creditLineRoutes(service: CreditLineService): RouteDefinition[] {
@@ -57,7 +57,7 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       access: 'client',
       async handler(req, res) {
         const { limit, cursor, ...filter } = parse(listQuery, req.query, 'query');
-        const page = await service.list(filter, { limit, cursor });
+        const page = await service.list(filter, { limit, cursor }, meta(res));
         sendData(res, 200, { items: page.items.map(creditLineToJson), nextCursor: page.nextCursor });
       },
     },
@@ -66,7 +66,7 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       path: '/api/credit/lines/:id',
       access: 'client',
       async handler(req, res) {
-        sendData(res, 200, creditLineToJson(await service.get(lineId(req))));
+        sendData(res, 200, creditLineToJson(await service.get(lineId(req), meta(res))));
       },
     },
     {
@@ -109,7 +109,7 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       access: 'client',
       async handler(req, res) {
         const id = lineId(req);
-        const page = await service.transactions(id, parse(paginationSchema, req.query, 'query'));
+        const page = await service.transactions(id, parse(paginationSchema, req.query, 'query'), meta(res));
         sendData(res, 200, { items: page.items.map(ledgerEntryToJson), nextCursor: page.nextCursor });
       },
     },
@@ -124,7 +124,7 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       async handler(req, res) {
         const { walletAddress } = parse(walletParam, req.params, 'params');
         const { limit, cursor } = parse(paginationSchema, req.query, 'query');
-        const page = await service.list({ walletAddress }, { limit, cursor });
+        const page = await service.list({ walletAddress }, { limit, cursor }, meta(res));
         sendData(res, 200, { items: page.items.map(creditLineToJson), nextCursor: page.nextCursor });
       },
     },

@@ -24,6 +24,9 @@ interface State {
   events: DomainEvent[];
   audit: AuditEntry[];
   idempotency: Map<string, IdempotencyRecord>;
+  challenges: Map<string, { account: string; expiresAt: Date; consumedAt: Date | null }>;
+  revokedTokens: Map<string, { expiresAt: Date }>;
+  controllers: Map<string, string>;
   nextSeq: bigint;
 }
 
@@ -33,6 +36,9 @@ const emptyState = (): State => ({
   events: [],
   audit: [],
   idempotency: new Map(),
+  challenges: new Map(),
+  revokedTokens: new Map(),
+  controllers: new Map(),
   nextSeq: 1n,
 });
 
@@ -136,6 +142,40 @@ function repositoriesOver(current: () => State): Repositories {
           if (record.expiresAt.getTime() <= now.getTime()) {
             current().idempotency.delete(id);
             purged++;
+          }
+        }
+        return purged;
+      },
+    },
+    walletAuth: {
+      async saveChallenge(challenge) {
+        current().challenges.set(challenge.nonce, { account: challenge.account, expiresAt: challenge.expiresAt, consumedAt: null });
+      },
+      async consumeChallenge(nonce, now) {
+        const challenge = current().challenges.get(nonce);
+        if (!challenge) return { outcome: 'unknown' };
+        if (challenge.consumedAt) return { outcome: 'replayed' };
+        if (challenge.expiresAt.getTime() <= now.getTime()) return { outcome: 'expired' };
+        challenge.consumedAt = now;
+        return { outcome: 'consumed', account: challenge.account };
+      },
+      async revokeToken(revocation) {
+        if (!current().revokedTokens.has(revocation.jti)) current().revokedTokens.set(revocation.jti, { expiresAt: revocation.expiresAt });
+      },
+      isRevoked: async (jti) => current().revokedTokens.has(jti),
+      async bindController(binding) {
+        current().controllers.set(binding.contractAddress, binding.controllerAccount);
+      },
+      unbindController: async (contractAddress) => current().controllers.delete(contractAddress),
+      controllerOf: async (contractAddress) => current().controllers.get(contractAddress) ?? null,
+      async purgeExpired(now) {
+        let purged = 0;
+        for (const map of [current().challenges, current().revokedTokens]) {
+          for (const [id, entry] of map) {
+            if (entry.expiresAt.getTime() <= now.getTime()) {
+              map.delete(id);
+              purged++;
+            }
           }
         }
         return purged;

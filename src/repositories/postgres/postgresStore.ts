@@ -5,6 +5,7 @@ import { PostgresCreditLineRepository } from './creditLineRepository.js';
 import { PostgresDomainEventRepository } from './domainEventRepository.js';
 import { PostgresIdempotencyRepository } from './idempotencyRepository.js';
 import { PostgresLedgerRepository } from './ledgerRepository.js';
+import { PostgresWalletAuthRepository } from './walletAuthRepository.js';
 
 const repositoriesOver = (db: Queryable): Repositories => ({
   creditLines: new PostgresCreditLineRepository(db),
@@ -12,6 +13,7 @@ const repositoriesOver = (db: Queryable): Repositories => ({
   events: new PostgresDomainEventRepository(db),
   audit: new PostgresAuditLogRepository(db),
   idempotency: new PostgresIdempotencyRepository(db),
+  walletAuth: new PostgresWalletAuthRepository(db),
 });
 
 /** The same SQL serves PostgreSQL (pg.Pool) and embedded PGlite. */
