@@ -53,6 +53,9 @@ export function createApp(container: Container): express.Express {
   app.use(requireJsonBody);
   app.use(express.json({ limit: BODY_LIMIT }));
 
+  // Before the route table: Express 5 lets GET /docs (the redirect) also match /docs/.
+  app.use('/docs/', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/docs.json' }, customSiteTitle: 'Creditra API' }));
+
   const idempotent = idempotency(container.services.idempotency);
   const bearer = walletToken(container.services.walletAuth);
   const whoIs = (req: express.Request) => identify(keys, req);
@@ -67,8 +70,6 @@ export function createApp(container: Container): express.Express {
     if (route.idempotent) chain.push(idempotent);
     app[route.method](route.path, ...chain, route.handler as RequestHandler);
   }
-  app.use('/docs/', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/docs.json' }, customSiteTitle: 'Creditra API' }));
-
   app.use(notFound);
   app.use(errorHandler);
   return app;

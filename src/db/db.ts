@@ -17,8 +17,16 @@ export interface Queryable {
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` only if this process wins the named PostgreSQL session advisory lock, held on one connection
+   * for the whole run: one runner per name across every instance on the database.
+   */
+  tryExclusive<T>(name: string, work: () => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }>;
   close(): Promise<void>;
 }
+
+/** The first half of every advisory lock key the service takes, so they cannot collide with other users'. */
+export const ADVISORY_LOCK_NAMESPACE = 7316;
 
 /** PostgreSQL error codes the services react to. */
 export const PgErrorCode = {

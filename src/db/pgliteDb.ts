@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Db, Queryable, QueryResult } from './db.js';
+import { inProcessExclusive } from '../lib/inProcessExclusive.js';
 
 /** Embedded PostgreSQL (WASM). `dataDir` undefined keeps the database in memory (tests). */
 export async function createPgliteDb(dataDir?: string): Promise<Db> {
@@ -25,11 +26,14 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
   });
 
   const root = wrap(pglite);
+
   return {
     kind: 'pglite',
     query: root.query,
     exec: root.exec,
     transaction: (work) => pglite.transaction((tx) => work(wrap(tx))),
+    // Lives inside this one process, so an in-process guard is the whole of "one runner per name".
+    tryExclusive: inProcessExclusive(),
     close: () => pglite.close(),
   };
 }

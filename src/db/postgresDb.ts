@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Db, Queryable, QueryResult } from './db.js';
+import { ADVISORY_LOCK_NAMESPACE, type Db, type Queryable, type QueryResult } from './db.js';
 
 // NUMERIC stays a string (money is parsed to bigint by the repositories); INT8 becomes bigint, never a lossy number.
 const types = {
@@ -41,6 +41,20 @@ export function createPostgresDb(url: string, options: { poolMax?: number; appli
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async tryExclusive(name, work) {
+      const client = await pool.connect();
+      try {
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [ADVISORY_LOCK_NAMESPACE, name]);
+        if (!rows[0]?.locked) return { ran: false };
+        try {
+          return { ran: true, result: await work() };
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [ADVISORY_LOCK_NAMESPACE, name]);
+        }
       } finally {
         client.release();
       }

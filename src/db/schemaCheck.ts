@@ -15,8 +15,8 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
     indexes: ['credit_transactions_line_seq_idx'],
   },
   domain_events: {
-    columns: ['id', 'seq', 'type', 'aggregate_type', 'aggregate_id', 'payload', 'created_at'],
-    indexes: ['domain_events_aggregate_idx'],
+    columns: ['id', 'seq', 'type', 'aggregate_type', 'aggregate_id', 'payload', 'created_at', 'fanned_out_at'],
+    indexes: ['domain_events_aggregate_idx', 'domain_events_pending_fanout_idx'],
   },
   audit_log: {
     columns: ['id', 'seq', 'actor', 'action', 'target_type', 'target_id', 'before', 'after', 'request_id', 'created_at'],
@@ -37,6 +37,17 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
   wallet_controllers: {
     columns: ['contract_address', 'controller_account', 'bound_by', 'created_at', 'updated_at'],
     indexes: ['wallet_controllers_controller_idx'],
+  },
+  jobs: {
+    columns: ['id', 'seq', 'queue', 'dedupe_key', 'subject', 'payload', 'status', 'attempts', 'max_attempts', 'run_at', 'locked_until', 'locked_by', 'last_error', 'created_at', 'updated_at', 'finished_at'],
+    indexes: ['jobs_queue_dedupe_key', 'jobs_claimable_idx', 'jobs_subject_idx', 'jobs_dead_idx'],
+  },
+  webhook_endpoints: {
+    columns: ['id', 'url', 'description', 'event_types', 'enabled', 'secret', 'previous_secret', 'previous_secret_expires_at', 'disabled_reason', 'failing_since', 'created_at', 'updated_at'],
+  },
+  webhook_attempts: {
+    columns: ['id', 'job_id', 'endpoint_id', 'status_code', 'error', 'latency_ms', 'created_at'],
+    indexes: ['webhook_attempts_job_idx'],
   },
 };
 

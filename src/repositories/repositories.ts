@@ -54,6 +54,104 @@ export interface DomainEventRepository {
   append(event: Omit<DomainEvent, 'seq'>): Promise<DomainEvent>;
   /** Oldest first. */
   listByAggregate(aggregateType: string, aggregateId: string): Promise<DomainEvent[]>;
+  /** Oldest events not yet fanned out, locked (SKIP LOCKED) until the surrounding transaction ends. */
+  claimForFanOut(limit: number): Promise<DomainEvent[]>;
+  markFannedOut(ids: string[], at: Date): Promise<void>;
+  findById(id: string): Promise<DomainEvent | null>;
+}
+
+export const JOB_STATUSES = ['queued', 'running', 'done', 'dead'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export interface Job {
+  id: string;
+  seq: bigint;
+  queue: string;
+  dedupeKey: string | null;
+  subject: string | null;
+  payload: Record<string, unknown>;
+  status: JobStatus;
+  attempts: number;
+  maxAttempts: number;
+  runAt: Date;
+  lockedUntil: Date | null;
+  lockedBy: string | null;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+export interface NewJob {
+  id: string;
+  queue: string;
+  dedupeKey?: string;
+  subject?: string;
+  payload: Record<string, unknown>;
+  maxAttempts: number;
+  runAt: Date;
+  createdAt: Date;
+}
+
+export interface JobRepository {
+  /** Inserts, skipping any whose (queue, dedupeKey) already exists; returns how many were new. */
+  enqueue(jobs: NewJob[]): Promise<number>;
+  /**
+   * Leases up to `limit` due jobs (queued, or running with an expired lease) until `leaseUntil`. A subject
+   * that has a job under a live lease is skipped, so one subject's jobs run one at a time, in order.
+   */
+  claim(queue: string, options: { limit: number; now: Date; leaseUntil: Date; worker: string }): Promise<Job[]>;
+  /** The outcome of an attempt; applied only while `worker` still holds the lease. */
+  complete(id: string, worker: string, now: Date): Promise<boolean>;
+  retryLater(id: string, worker: string, outcome: { error: string; runAt: Date; now: Date }): Promise<boolean>;
+  bury(id: string, worker: string, outcome: { error: string; now: Date }): Promise<boolean>;
+  findById(id: string): Promise<Job | null>;
+  /** Newest first. */
+  list(filter: { queue?: string; status?: JobStatus; subject?: string }, page: Page<bigint>): Promise<Job[]>;
+  /** A dead (or finished) job runs again from attempt zero. */
+  requeue(id: string, now: Date): Promise<Job | null>;
+  /** Drops the jobs of a subject that have not finished (e.g. a deleted webhook endpoint). */
+  cancelSubject(queue: string, subject: string, now: Date): Promise<number>;
+}
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  description: string | null;
+  /** Empty means every event type. */
+  eventTypes: string[];
+  enabled: boolean;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: Date | null;
+  disabledReason: string | null;
+  failingSince: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface WebhookAttempt {
+  id: string;
+  jobId: string;
+  endpointId: string;
+  statusCode: number | null;
+  error: string | null;
+  latencyMs: number;
+  createdAt: Date;
+}
+
+export interface WebhookRepository {
+  insert(endpoint: WebhookEndpoint): Promise<void>;
+  update(endpoint: WebhookEndpoint): Promise<void>;
+  delete(id: string): Promise<boolean>;
+  findById(id: string): Promise<WebhookEndpoint | null>;
+  /** Oldest first. */
+  list(): Promise<WebhookEndpoint[]>;
+  /** Enabled endpoints that asked for this event type (or for all). */
+  listSubscribed(eventType: string): Promise<WebhookEndpoint[]>;
+  recordAttempt(attempt: WebhookAttempt): Promise<void>;
+  /** The most recent attempt of each job. */
+  lastAttempts(jobIds: string[]): Promise<Map<string, WebhookAttempt>>;
 }
 
 export interface AuditEntry {
@@ -117,6 +215,8 @@ export interface Repositories {
   audit: AuditLogRepository;
   idempotency: IdempotencyRepository;
   walletAuth: WalletAuthRepository;
+  jobs: JobRepository;
+  webhooks: WebhookRepository;
 }
 
 /** A storage: committed reads, and a unit of work in which every write commits together or not at all. */
@@ -124,6 +224,8 @@ export interface Store {
   readonly kind: 'postgres' | 'pglite' | 'memory';
   readonly repos: Repositories;
   transaction<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  /** Runs `work` only if no other runner (in any instance) holds the named lock; see Db.tryExclusive. */
+  tryExclusive<T>(name: string, work: () => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }>;
   /** Cheap liveness probe of the underlying database. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -9,6 +9,8 @@ export interface StoredResponse {
   body: unknown;
 }
 
+const RELEASING_STATUSES = new Set([401, 403, 429]);
+
 export type IdempotencyOutcome = { kind: 'proceed' } | { kind: 'replay'; response: StoredResponse };
 
 /** Stable across key order, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
@@ -28,8 +30,8 @@ export function requestFingerprint(method: string, path: string, body: unknown):
 /**
  * Idempotency-Key semantics, scoped per API key and kept 24 h:
  * same key and same request replays the stored response; same key with another request is 422;
- * a request still in flight with that key is 409. A request that ends in a 5xx releases its key
- * so the client can retry; if the process dies mid-request the key stays in flight until it expires,
+ * a request still in flight with that key is 409. A request that ends in a 5xx, 401, 403 or 429 releases
+ * its key so the client can retry; if the process dies mid-request the key stays in flight until it expires,
  * which refuses retries rather than risking a second money movement.
  */
 export class IdempotencyService {
@@ -55,8 +57,12 @@ export class IdempotencyService {
     return { kind: 'replay', response: { status: existing.responseStatus, body: existing.responseBody } };
   }
 
+  /**
+   * Stores the outcome, except for answers that say nothing about the request itself (not authenticated,
+   * not allowed, rate limited, server failure): those release the key so a corrected retry runs.
+   */
   finish(principal: string, key: string, response: StoredResponse): Promise<void> {
-    return response.status >= 500
+    return RELEASING_STATUSES.has(response.status) || response.status >= 500
       ? this.repository.release(principal, key)
       : this.repository.complete(principal, key, response.status, response.body);
   }

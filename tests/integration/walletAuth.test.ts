@@ -136,7 +136,7 @@ describe.each(STORAGE_KINDS)('wallet authentication (SEP-10) on %s', (kind) => {
     const challenge = await challengeFor(account.publicKey());
     const signed = signChallenge(challenge.transaction, [account]);
     const bytes = Buffer.from(signed, 'base64');
-    bytes[bytes.length - 70] ^= 0xff;
+    bytes[bytes.length - 70] = (bytes[bytes.length - 70] ?? 0) ^ 0xff;
     const res = await exchange(bytes.toString('base64'));
     expect(res.status).toBe(401);
   });
@@ -210,6 +210,22 @@ describe.each(STORAGE_KINDS)('wallet authentication (SEP-10) on %s', (kind) => {
     expect(unbind.body.data.removed).toBe(true);
     expect((await request(t.app).post(`/api/credit/lines/${opened.body.data.id}/draw`).set(controller.headers).send({ amount: '1' })).status).toBe(403);
     expect((await request(t.app).get('/api/auth/challenge').query({ account: contractWallet }).set(client)).status).toBe(400);
+  });
+
+  it('scopes Idempotency-Key per wallet: a refused 401 is not stored, and a stored draw is never replayed without the token', async () => {
+    const owner = await signIn(t.app);
+    const lineId = await openLineFor(owner);
+    const key = { 'Idempotency-Key': `wallet-scope-${lineId}` };
+    const refused = await request(t.app).post(`/api/credit/lines/${lineId}/draw`).set({ ...client, ...key }).send({ amount: '3' });
+    expect(refused.status).toBe(401);
+    const drawn = await request(t.app).post(`/api/credit/lines/${lineId}/draw`).set({ ...owner.headers, ...key }).send({ amount: '3' });
+    expect(drawn.status).toBe(200);
+    expect(drawn.headers['idempotency-replayed']).toBeUndefined();
+    const withoutToken = await request(t.app).post(`/api/credit/lines/${lineId}/draw`).set({ ...client, ...key }).send({ amount: '3' });
+    expect(withoutToken.status).toBe(401);
+    const replay = await request(t.app).post(`/api/credit/lines/${lineId}/draw`).set({ ...owner.headers, ...key }).send({ amount: '3' });
+    expect(replay.headers['idempotency-replayed']).toBe('true');
+    expect((await request(t.app).get(`/api/credit/lines/${lineId}`).set(client)).body.data.utilized).toBe('3.0000000');
   });
 
   it('reports the wallet-auth mode in /health/ready', async () => {

@@ -15,7 +15,9 @@ export function idempotency(service: IdempotencyService) {
     if (!KEY_PATTERN.test(key)) {
       throw new ValidationError([{ field: 'Idempotency-Key', rule: 'format', message: 'must be 1 to 255 printable ASCII characters' }]);
     }
-    const principal = `${res.locals.actor?.kind ?? 'anonymous'}:${res.locals.actor?.id ?? 'none'}`;
+    // Scoped per API key and, when a wallet token is sent, per wallet: one wallet's stored response is never
+    // replayed to a caller without that wallet's token.
+    const principal = `${res.locals.actor?.kind ?? 'anonymous'}:${res.locals.actor?.id ?? 'none'}:${res.locals.wallet?.account ?? '-'}`;
     const outcome = await service.begin(principal, key, requestFingerprint(req.method, req.path, req.body));
     if (outcome.kind === 'replay') {
       res.setHeader('Idempotency-Replayed', 'true');

@@ -54,7 +54,12 @@ export const interestRateBpsSchema = z
   .max(10_000, { error: 'must be between 0 and 10000 basis points' });
 
 export const paginationSchema = z.strictObject({
-  limit: z.coerce.number({ error: 'must be an integer from 1 to 100' }).int().min(1).max(100).default(20),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, { error: 'must be an integer from 1 to 100' })
+    .optional()
+    .transform((value) => (value === undefined ? 20 : Number(value)))
+    .pipe(z.number().int().min(1, { error: 'must be an integer from 1 to 100' }).max(100, { error: 'must be an integer from 1 to 100' })),
   cursor: z.string().min(1).max(512).optional(),
 });
 

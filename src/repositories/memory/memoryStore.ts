@@ -1,6 +1,10 @@
 import type { CreditLine } from '../../domain/creditLine.js';
+import { inProcessExclusive } from '../../lib/inProcessExclusive.js';
 import { duplicateOpenLine } from '../postgres/creditLineRepository.js';
 import type {
+  Job,
+  WebhookAttempt,
+  WebhookEndpoint,
   AuditEntry,
   ClaimResult,
   CreditLineCursor,
@@ -27,6 +31,10 @@ interface State {
   challenges: Map<string, { account: string; expiresAt: Date; consumedAt: Date | null }>;
   revokedTokens: Map<string, { expiresAt: Date }>;
   controllers: Map<string, string>;
+  fannedOut: Set<string>;
+  jobs: Map<string, Job>;
+  webhooks: Map<string, WebhookEndpoint>;
+  attempts: WebhookAttempt[];
   nextSeq: bigint;
 }
 
@@ -39,6 +47,10 @@ const emptyState = (): State => ({
   challenges: new Map(),
   revokedTokens: new Map(),
   controllers: new Map(),
+  fannedOut: new Set(),
+  jobs: new Map(),
+  webhooks: new Map(),
+  attempts: [],
   nextSeq: 1n,
 });
 
@@ -104,6 +116,123 @@ function repositoriesOver(current: () => State): Repositories {
       },
       listByAggregate: async (aggregateType, aggregateId) =>
         structuredClone(current().events.filter((e) => e.aggregateType === aggregateType && e.aggregateId === aggregateId)),
+      claimForFanOut: async (limit) => structuredClone(current().events.filter((e) => !current().fannedOut.has(e.id)).slice(0, limit)),
+      async markFannedOut(ids) {
+        for (const id of ids) current().fannedOut.add(id);
+      },
+      findById: async (id) => structuredClone(current().events.find((e) => e.id === id) ?? null),
+    },
+    jobs: {
+      async enqueue(jobs) {
+        let inserted = 0;
+        for (const job of jobs) {
+          const taken = job.dedupeKey !== undefined && [...current().jobs.values()].some((j) => j.queue === job.queue && j.dedupeKey === job.dedupeKey);
+          if (taken) continue;
+          current().jobs.set(job.id, {
+            id: job.id,
+            seq: nextSeq(),
+            queue: job.queue,
+            dedupeKey: job.dedupeKey ?? null,
+            subject: job.subject ?? null,
+            payload: structuredClone(job.payload),
+            status: 'queued',
+            attempts: 0,
+            maxAttempts: job.maxAttempts,
+            runAt: job.runAt,
+            lockedUntil: null,
+            lockedBy: null,
+            lastError: null,
+            createdAt: job.createdAt,
+            updatedAt: job.createdAt,
+            finishedAt: null,
+          });
+          inserted++;
+        }
+        return inserted;
+      },
+      async claim(queue, { limit, now, leaseUntil, worker }) {
+        const all = [...current().jobs.values()];
+        const leased = (j: Job) => j.status === 'running' && j.lockedUntil !== null && j.lockedUntil.getTime() >= now.getTime();
+        const busySubjects = new Set(all.filter((j) => j.queue === queue && j.subject !== null && leased(j)).map((j) => j.subject));
+        const due = all
+          .filter((j) => j.queue === queue && j.runAt.getTime() <= now.getTime() && (j.status === 'queued' || (j.status === 'running' && !leased(j))))
+          .filter((j) => j.subject === null || !busySubjects.has(j.subject))
+          .sort((a, b) => a.runAt.getTime() - b.runAt.getTime() || Number(a.seq - b.seq))
+          .slice(0, limit);
+        for (const job of due) Object.assign(job, { status: 'running', attempts: job.attempts + 1, lockedUntil: leaseUntil, lockedBy: worker, updatedAt: now });
+        return structuredClone(due).sort((a, b) => Number(a.seq - b.seq));
+      },
+      async complete(id, worker, now) {
+        const job = current().jobs.get(id);
+        if (!job || job.status !== 'running' || job.lockedBy !== worker) return false;
+        Object.assign(job, { status: 'done', lockedUntil: null, updatedAt: now, finishedAt: now, lastError: null });
+        return true;
+      },
+      async retryLater(id, worker, outcome) {
+        const job = current().jobs.get(id);
+        if (!job || job.status !== 'running' || job.lockedBy !== worker) return false;
+        Object.assign(job, { status: 'queued', lockedUntil: null, lastError: outcome.error, runAt: outcome.runAt, updatedAt: outcome.now });
+        return true;
+      },
+      async bury(id, worker, outcome) {
+        const job = current().jobs.get(id);
+        if (!job || job.status !== 'running' || job.lockedBy !== worker) return false;
+        Object.assign(job, { status: 'dead', lockedUntil: null, lastError: outcome.error, updatedAt: outcome.now, finishedAt: outcome.now });
+        return true;
+      },
+      findById: async (id) => structuredClone(current().jobs.get(id) ?? null),
+      async list(filter, page) {
+        return structuredClone(
+          [...current().jobs.values()]
+            .filter((j) => (filter.queue === undefined || j.queue === filter.queue) && (filter.status === undefined || j.status === filter.status))
+            .filter((j) => (filter.subject === undefined || j.subject === filter.subject) && (page.after === undefined || j.seq < page.after))
+            .sort((a, b) => Number(b.seq - a.seq))
+            .slice(0, page.limit),
+        );
+      },
+      async requeue(id, now) {
+        const job = current().jobs.get(id);
+        if (!job || (job.status !== 'dead' && job.status !== 'done')) return null;
+        Object.assign(job, { status: 'queued', attempts: 0, runAt: now, lockedUntil: null, lockedBy: null, finishedAt: null, updatedAt: now });
+        return structuredClone(job);
+      },
+      async cancelSubject(queue, subject, now) {
+        let cancelled = 0;
+        for (const job of current().jobs.values()) {
+          if (job.queue === queue && job.subject === subject && (job.status === 'queued' || job.status === 'running')) {
+            Object.assign(job, { status: 'dead', lastError: 'cancelled: subject removed', lockedUntil: null, updatedAt: now, finishedAt: now });
+            cancelled++;
+          }
+        }
+        return cancelled;
+      },
+    },
+    webhooks: {
+      async insert(endpoint) {
+        current().webhooks.set(endpoint.id, structuredClone(endpoint));
+      },
+      async update(endpoint) {
+        if (current().webhooks.has(endpoint.id)) current().webhooks.set(endpoint.id, structuredClone(endpoint));
+      },
+      delete: async (id) => current().webhooks.delete(id),
+      findById: async (id) => structuredClone(current().webhooks.get(id) ?? null),
+      list: async () => structuredClone([...current().webhooks.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))),
+      listSubscribed: async (eventType) =>
+        structuredClone(
+          [...current().webhooks.values()]
+            .filter((e) => e.enabled && (e.eventTypes.length === 0 || e.eventTypes.includes(eventType)))
+            .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)),
+        ),
+      async recordAttempt(attempt) {
+        current().attempts.push(structuredClone(attempt));
+      },
+      async lastAttempts(jobIds) {
+        const latest = new Map<string, WebhookAttempt>();
+        for (const attempt of current().attempts) {
+          if (jobIds.includes(attempt.jobId)) latest.set(attempt.jobId, structuredClone(attempt));
+        }
+        return latest;
+      },
     },
     audit: {
       async append(entry) {
@@ -215,10 +344,13 @@ export function createMemoryStore(): Store {
     ]),
   ) as unknown as Repositories;
 
+
   return {
     kind: 'memory',
     repos,
     transaction,
+    // Lives inside this one process, so an in-process guard is the whole of "one runner per name".
+    tryExclusive: inProcessExclusive(),
     ping: async () => undefined,
     close: async () => undefined,
   };

@@ -35,6 +35,23 @@ export class PostgresDomainEventRepository implements DomainEventRepository {
     return toEvent(rows[0]!);
   }
 
+  async claimForFanOut(limit: number): Promise<DomainEvent[]> {
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${COLUMNS} FROM domain_events WHERE fanned_out_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  async markFannedOut(ids: string[], at: Date): Promise<void> {
+    if (ids.length > 0) await this.db.query('UPDATE domain_events SET fanned_out_at = $2 WHERE id = ANY($1::uuid[])', [ids, at]);
+  }
+
+  async findById(id: string): Promise<DomainEvent | null> {
+    const { rows } = await this.db.query<EventRow>(`SELECT ${COLUMNS} FROM domain_events WHERE id = $1`, [id]);
+    return rows[0] ? toEvent(rows[0]) : null;
+  }
+
   async listByAggregate(aggregateType: string, aggregateId: string): Promise<DomainEvent[]> {
     const { rows } = await this.db.query<EventRow>(
       `SELECT ${COLUMNS} FROM domain_events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY seq`,

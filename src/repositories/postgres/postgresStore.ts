@@ -4,7 +4,9 @@ import { PostgresAuditLogRepository } from './auditLogRepository.js';
 import { PostgresCreditLineRepository } from './creditLineRepository.js';
 import { PostgresDomainEventRepository } from './domainEventRepository.js';
 import { PostgresIdempotencyRepository } from './idempotencyRepository.js';
+import { PostgresJobRepository } from './jobRepository.js';
 import { PostgresLedgerRepository } from './ledgerRepository.js';
+import { PostgresWebhookRepository } from './webhookRepository.js';
 import { PostgresWalletAuthRepository } from './walletAuthRepository.js';
 
 const repositoriesOver = (db: Queryable): Repositories => ({
@@ -14,6 +16,8 @@ const repositoriesOver = (db: Queryable): Repositories => ({
   audit: new PostgresAuditLogRepository(db),
   idempotency: new PostgresIdempotencyRepository(db),
   walletAuth: new PostgresWalletAuthRepository(db),
+  jobs: new PostgresJobRepository(db),
+  webhooks: new PostgresWebhookRepository(db),
 });
 
 /** The same SQL serves PostgreSQL (pg.Pool) and embedded PGlite. */
@@ -22,6 +26,7 @@ export function createSqlStore(db: Db): Store {
     kind: db.kind,
     repos: repositoriesOver(db),
     transaction: (work) => db.transaction((tx) => work(repositoriesOver(tx))),
+    tryExclusive: (name, work) => db.tryExclusive(name, work),
     ping: async () => {
       await db.query('SELECT 1');
     },

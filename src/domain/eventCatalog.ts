@@ -1,0 +1,19 @@
+/** Every domain event type a webhook endpoint can subscribe to, with what it means. */
+export const EVENT_CATALOG = {
+  'credit_line.created': 'A credit line was opened',
+  'credit_line.drawn': 'Credit was drawn on a line',
+  'credit_line.repaid': 'A repayment was applied (interest first, then principal)',
+  'credit_line.updated': 'A line\'s limit or rate changed',
+  'credit_line.suspended': 'A line was suspended by an admin',
+  'credit_line.reinstated': 'A suspended or defaulted line was reinstated',
+  'credit_line.defaulted': 'A line was marked defaulted',
+  'credit_line.closed': 'A line was closed (a defaulted line\'s remainder written off)',
+  'webhook.test': 'A connectivity test sent on request',
+  'webhook.endpoint_disabled': 'An endpoint was disabled (410 Gone, or failing for too long)',
+} as const;
+
+export type EventType = keyof typeof EVENT_CATALOG;
+
+export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
+
+export const isEventType = (value: string): value is EventType => value in EVENT_CATALOG;

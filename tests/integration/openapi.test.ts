@@ -1,0 +1,752 @@
+import { randomBytes } from 'node:crypto';
+import { Keypair, StrKey, Transaction } from '@stellar/stellar-sdk';
+import request, { type Response, type Test } from 'supertest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { routeTable } from '../../src/app.js';
+import { toOpenApiPath, type HttpMethod, type RouteDefinition } from '../../src/http/route.js';
+import { admin, client, createTestApp, type TestApp } from '../support/app.js';
+import { STORAGE_KINDS } from '../support/databases.js';
+import {
+  allRefs,
+  compileSchema,
+  deref,
+  documentedResponse,
+  expectMatchesComponent,
+  expectMatchesSpec,
+  findOperation,
+  loadSpec,
+  operationParameters,
+  spec,
+  specOperations,
+} from '../support/openapi.js';
+
+const LINES = '/api/credit/lines';
+const LINE = '/api/credit/lines/:id';
+const DRAW = '/api/credit/lines/:id/draw';
+const REPAY = '/api/credit/lines/:id/repay';
+const TRANSACTIONS = '/api/credit/lines/:id/transactions';
+const SUSPEND = '/api/credit/lines/:id/suspend';
+const REINSTATE = '/api/credit/lines/:id/reinstate';
+const CLOSE = '/api/credit/lines/:id/close';
+const DEFAULT = '/api/credit/lines/:id/default';
+const WALLET_LINES = '/api/credit/wallet/:walletAddress/lines';
+const AUDIT = '/api/admin/audit-log';
+const CHALLENGE = '/api/auth/challenge';
+const TOKEN = '/api/auth/token';
+const REVOCATIONS = '/api/auth/revocations';
+const CONTRACT_WALLET = '/api/auth/contract-wallets/:contractAddress';
+const UNKNOWN_LINE = '00000000-0000-4000-8000-000000000000';
+const TOO_BIG = 'x'.repeat(101 * 1024);
+
+const key = (method: string, path: string) => `${method.toUpperCase()} ${toOpenApiPath(path)}`;
+const randomContract = () => StrKey.encodeContract(randomBytes(32));
+
+type Call = (method: HttpMethod, route: string, params?: Record<string, string>, build?: (req: Test) => Test) => Promise<Response>;
+
+/** Drives the app and checks every response against openapi.yaml; records which statuses each operation produced. */
+function apiFor(app: TestApp['app']): { call: Call; seen: Map<string, Set<number>> } {
+  const seen = new Map<string, Set<number>>();
+  const call: Call = async (method, route, params = {}, build = (req) => req) => {
+    const url = route.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => {
+      const value = params[name];
+      if (value === undefined) throw new Error(`missing path parameter ${name} for ${route}`);
+      return encodeURIComponent(value);
+    });
+    const res = await build(request(app)[method](url));
+    expectMatchesSpec(method, route, res);
+    const statuses = seen.get(key(method, route)) ?? new Set<number>();
+    statuses.add(res.status);
+    seen.set(key(method, route), statuses);
+    return res;
+  };
+  return { call, seen };
+}
+
+/** SEP-10 as a wallet does it: fetch the challenge, sign it with the account key, exchange it for a token. */
+async function signIn(call: Call, keypair: Keypair): Promise<{ token: string; jti: string; headers: Record<string, string> }> {
+  const challenge = await call('get', CHALLENGE, {}, (r) => r.set(client).query({ account: keypair.publicKey() }));
+  expect(challenge.status).toBe(200);
+  const transaction = new Transaction(challenge.body.data.transaction, challenge.body.data.networkPassphrase);
+  transaction.sign(keypair);
+  const issued = await call('post', TOKEN, {}, (r) => r.set(client).send({ transaction: transaction.toEnvelope().toXDR('base64') }));
+  expect(issued.status).toBe(200);
+  expect(issued.body.data.account).toBe(keypair.publicKey());
+  const { token, jti } = issued.body.data as { token: string; jti: string };
+  return { token, jti, headers: { ...client, authorization: `Bearer ${token}` } };
+}
+
+describe('openapi.yaml documents exactly the mounted routes', () => {
+  let t: TestApp;
+  let routes: RouteDefinition[];
+  beforeAll(async () => {
+    t = await createTestApp('memory');
+    routes = routeTable(t.container);
+  });
+  afterAll(() => t.close());
+
+  it('is an OpenAPI 3.1.0 document served from the root', () => {
+    expect(spec.openapi).toBe('3.1.0');
+    expect(spec.servers).toEqual([{ url: '/' }]);
+    expect(spec.components.securitySchemes).toMatchObject({
+      ApiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      AdminApiKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Api-Key' },
+      WalletToken: { type: 'http', scheme: 'bearer' },
+    });
+  });
+
+  it('has every route of routeTable and nothing else', () => {
+    const mounted = new Set(routes.map((route) => key(route.method, route.path)));
+    const documented = new Set(specOperations().map((op) => key(op.method, op.path)));
+    const undocumented = [...mounted].filter((route) => !documented.has(route)).sort();
+    const notMounted = [...documented].filter((route) => !mounted.has(route)).sort();
+    expect(
+      { undocumented, notMounted },
+      `mounted but not in openapi.yaml: ${undocumented.join(', ') || '-'}; in openapi.yaml but not mounted: ${notMounted.join(', ') || '-'}`,
+    ).toEqual({ undocumented: [], notMounted: [] });
+    expect(routes.length).toBe(mounted.size);
+  });
+
+  it('declares per operation the API-key security its access level enforces', () => {
+    const expected = {
+      public: [],
+      client: [{ ApiKey: [] }, { AdminApiKey: [] }],
+      admin: [{ AdminApiKey: [] }],
+    };
+    const declared = Object.keys(spec.components.securitySchemes as object);
+    const wrong = routes.flatMap((route) => {
+      const name = key(route.method, route.path);
+      const security = findOperation(route.method, route.path)?.security;
+      if (!Array.isArray(security)) return [`${name}: no security declared`];
+      const problems: string[] = [];
+      // The API-key alternatives are exactly what `access` enforces ...
+      const keyOnly = security.filter((requirement) => !('WalletToken' in requirement));
+      if (JSON.stringify(keyOnly) !== JSON.stringify(expected[route.access])) problems.push(`${name}: ${JSON.stringify(keyOnly)} for access ${route.access}`);
+      // ... and a wallet token only ever comes on top of an API key, on client routes.
+      for (const requirement of security.filter((r) => 'WalletToken' in r)) {
+        if (route.access !== 'client') problems.push(`${name}: WalletToken on a ${route.access} route`);
+        if (!('ApiKey' in requirement) && !('AdminApiKey' in requirement)) problems.push(`${name}: WalletToken without an API key`);
+      }
+      for (const scheme of security.flatMap((r) => Object.keys(r))) if (!declared.includes(scheme)) problems.push(`${name}: undeclared scheme ${scheme}`);
+      return problems;
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it('documents 401 and 429 on every authenticated route, 403 on admin routes and where a wallet token is checked', () => {
+    const wrong: string[] = [];
+    for (const route of routes) {
+      const operation = findOperation(route.method, route.path)!;
+      const has = (status: string) => operation.responses[status] !== undefined;
+      const name = key(route.method, route.path);
+      const checksWallet = (operation.security ?? []).some((requirement) => 'WalletToken' in requirement);
+      if (has('401') !== (route.access !== 'public')) wrong.push(`${name}: 401`);
+      if (has('429') !== (route.access !== 'public')) wrong.push(`${name}: 429`);
+      if (has('403') !== (route.access === 'admin' || checksWallet)) wrong.push(`${name}: 403`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('documents the Idempotency-Key header exactly on idempotent routes, and Idempotency-Replayed on their success', () => {
+    const wrong = routes
+      .map((route) => ({
+        route: key(route.method, route.path),
+        idempotent: route.idempotent === true,
+        documented: operationParameters(route.method, route.path).some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key'),
+      }))
+      .filter(({ idempotent, documented }) => idempotent !== documented);
+    expect(wrong).toEqual([]);
+    for (const route of routes.filter((r) => r.idempotent)) {
+      const success = Object.entries(findOperation(route.method, route.path)!.responses).find(([status]) => status.startsWith('2'))!;
+      expect(Object.keys(deref(success[1]).headers as object), key(route.method, route.path)).toContain('Idempotency-Replayed');
+    }
+  });
+
+  it('documents every path parameter of every route', () => {
+    for (const route of routes) {
+      const names = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]);
+      const documented = operationParameters(route.method, route.path)
+        .filter((p) => p.in === 'path')
+        .map((p) => p.name);
+      expect(documented.sort(), key(route.method, route.path)).toEqual(names.sort());
+    }
+  });
+
+  it('resolves every $ref, compiles every schema and has unique operationIds', () => {
+    expect(allRefs().filter((ref) => !ref.resolves)).toEqual([]);
+    const ids = specOperations().map((op) => op.operation.operationId);
+    expect(ids.every((id) => typeof id === 'string')).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { operation, method, path } of specOperations()) {
+      expect(Object.keys(operation.responses).length, `${method} ${path}`).toBeGreaterThan(0);
+      for (const response of Object.values(operation.responses)) {
+        for (const media of Object.values((deref(response).content ?? {}) as Record<string, { schema?: unknown }>)) {
+          if (media.schema !== undefined) compileSchema(media.schema);
+        }
+      }
+      for (const parameter of operationParameters(method, path)) compileSchema(parameter.schema);
+      const body = operation.requestBody ? deref(operation.requestBody) : undefined;
+      for (const media of Object.values((body?.content ?? {}) as Record<string, { schema?: unknown }>)) compileSchema(media.schema);
+    }
+  });
+
+  it('describes money as 7-decimal strings, rates as basis points and wallets as StrKeys', () => {
+    const amountIn = compileSchema({ $ref: '#/components/schemas/AmountInput' });
+    for (const ok of ['1', '125.5', '0.0000001', '100000']) expect(amountIn(ok), ok).toBe(true);
+    for (const bad of [125.5, '1.12345678', '-1', '1e5', '.5', '']) expect(amountIn(bad), String(bad)).toBe(false);
+    const rate = compileSchema({ $ref: '#/components/schemas/InterestRateBps' });
+    expect([0, 1200, 10000].map((v) => rate(v))).toEqual([true, true, true]);
+    expect([-1, 10001, 12.5, '1200'].map((v) => rate(v))).toEqual([false, false, false, false]);
+    const wallet = compileSchema({ $ref: '#/components/schemas/StellarAddress' });
+    expect(wallet(Keypair.random().publicKey())).toBe(true);
+    expect(wallet(randomContract())).toBe(true);
+    expect(wallet('not-a-wallet')).toBe(false);
+  });
+
+  it('fails when a response does not match the spec', () => {
+    const json = { 'content-type': 'application/json' };
+    expect(() => expectMatchesSpec('get', LINE, { status: 200, headers: json, body: { data: { id: 'x' }, error: null } })).toThrow(/does not match/);
+    expect(() => expectMatchesSpec('get', LINE, { status: 418, headers: json, body: {} })).toThrow(/not documented/);
+    expect(() => expectMatchesSpec('get', '/nope', { status: 200, headers: {}, body: {} })).toThrow(/no operation/);
+    expect(() => expectMatchesSpec('get', '/metrics', { status: 200, headers: json, body: {} })).toThrow(/content type/);
+    const unauthorized = { data: null, error: { code: 'not_a_documented_code', message: 'x', details: null, requestId: 'r' } };
+    expect(() => expectMatchesSpec('get', AUDIT, { status: 401, headers: json, body: unauthorized })).toThrow(/does not match/);
+    expect(() => expectMatchesSpec('get', '/docs', { status: 301, headers: {}, body: {} })).toThrow(/required header Location/);
+    expect(documentedResponse(findOperation('get', '/health/ready')!, 503)).toBeDefined();
+  });
+});
+
+describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) => {
+  let t: TestApp;
+  let api: ReturnType<typeof apiFor>;
+  beforeAll(async () => {
+    // Production's wallet-auth mode, so the contract is checked as borrowers will meet it.
+    t = await createTestApp(kind, { WALLET_AUTH: 'required' });
+    api = apiFor(t.app);
+  });
+  afterAll(() => t.close());
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('serves operations and documentation routes', async () => {
+    const { call } = api;
+    const live = await call('get', '/health');
+    expect(live.status).toBe(200);
+    expect(live.body.data.status).toBe('ok');
+
+    const ready = await call('get', '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.data.ready).toBe(true);
+
+    const metrics = await call('get', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('http_requests_total');
+
+    const docs = await call('get', '/docs.json');
+    expect(docs.status).toBe(200);
+    expect(docs.body).toEqual(loadSpec());
+
+    const redirect = await call('get', '/docs');
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.location).toBe('/docs/');
+  });
+
+  it('reports not ready with 503 when the database is down', async () => {
+    vi.spyOn(t.container.store, 'ping').mockRejectedValue(new Error('connection refused'));
+    const res = await api.call('get', '/health/ready');
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('not_ready');
+    expect(res.body.error.details.checks.database).toMatchObject({ status: 'down', critical: true, error: 'connection refused' });
+  });
+
+  it('answers 500 internal_error without leaking the cause', async () => {
+    vi.spyOn(t.container.services.creditLines, 'get').mockRejectedValue(new Error('SELECT secret FROM somewhere'));
+    const res = await api.call('get', LINE, { id: UNKNOWN_LINE }, (r) => r.set(client));
+    expect(res.status).toBe(500);
+    expect(res.body.error.code).toBe('internal_error');
+    expect(JSON.stringify(res.body)).not.toContain('secret');
+  });
+
+  it('authenticates wallets with SEP-10, revokes tokens and binds contract wallets', async () => {
+    const { call } = api;
+    const keypair = Keypair.random();
+
+    // --- challenge -----------------------------------------------------------------------------------
+    expect((await call('get', CHALLENGE, {}, (r) => r.query({ account: keypair.publicKey() }))).status).toBe(401);
+    const notAccount = await call('get', CHALLENGE, {}, (r) => r.set(client).query({ account: randomContract() }));
+    expect(notAccount.status).toBe(400);
+    expect(notAccount.body.error.code).toBe('invalid_account');
+    const missing = await call('get', CHALLENGE, {}, (r) => r.set(client));
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.code).toBe('validation_failed');
+    const badBearer = await call('get', CHALLENGE, {}, (r) => r.set(client).set('authorization', 'Basic abc').query({ account: keypair.publicKey() }));
+    expect(badBearer.status).toBe(401);
+    expect(badBearer.body.error.code).toBe('token_invalid');
+
+    // --- token -------------------------------------------------------------------------------------------
+    const challenge = await call('get', CHALLENGE, {}, (r) => r.set(client).query({ account: keypair.publicKey() }));
+    expect(challenge.status).toBe(200);
+    const unsigned = await call('post', TOKEN, {}, (r) => r.set(client).send({ transaction: challenge.body.data.transaction }));
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body.error.code).toBe('challenge_signature_invalid');
+    const wrongSigner = new Transaction(challenge.body.data.transaction, challenge.body.data.networkPassphrase);
+    wrongSigner.sign(Keypair.random());
+    expect((await call('post', TOKEN, {}, (r) => r.set(client).send({ transaction: wrongSigner.toEnvelope().toXDR('base64') }))).body.error.code).toBe(
+      'challenge_signature_invalid',
+    );
+    const garbage = await call('post', TOKEN, {}, (r) => r.set(client).send({ transaction: 'AAAA' }));
+    expect(garbage.status).toBe(401);
+    expect(garbage.body.error.code).toBe('challenge_invalid');
+    const signed = new Transaction(challenge.body.data.transaction, challenge.body.data.networkPassphrase);
+    signed.sign(keypair);
+    const signedXdr = signed.toEnvelope().toXDR('base64');
+    const issued = await call('post', TOKEN, {}, (r) => r.set(client).send({ transaction: signedXdr }));
+    expect(issued.status).toBe(200);
+    expect(issued.body.data).toMatchObject({ tokenType: 'Bearer', account: keypair.publicKey() });
+    const replayed = await call('post', TOKEN, {}, (r) => r.set(client).send({ transaction: signedXdr }));
+    expect(replayed.status).toBe(401);
+    expect(replayed.body.error.code).toBe('challenge_replayed');
+    expect((await call('post', TOKEN, {}, (r) => r.set(client).send({}))).status).toBe(400);
+    expect((await call('post', TOKEN, {}, (r) => r.set(client).send({ transaction: 'A'.repeat(20_001) }))).status).toBe(400);
+    expect((await call('post', TOKEN, {}, (r) => r.send({ transaction: signedXdr }))).body.error.code).toBe('unauthorized');
+    expect((await call('post', TOKEN, {}, (r) => r.set(client).set('content-type', 'text/plain').send(signedXdr))).status).toBe(415);
+    expect((await call('post', TOKEN, {}, (r) => r.set(client).send({ transaction: TOO_BIG }))).status).toBe(413);
+
+    // --- using and revoking a token ------------------------------------------------------------------
+    const bearer = { ...client, authorization: `Bearer ${issued.body.data.token as string}` };
+    const opened = await call('post', LINES, {}, (r) => r.set(bearer).send({ walletAddress: keypair.publicKey(), creditLimit: '100', interestRateBps: 100 }));
+    expect(opened.status).toBe(201);
+    const id = opened.body.data.id as string;
+    expect((await call('get', LINE, { id }, (r) => r.set(bearer))).status).toBe(200);
+
+    expect((await call('post', REVOCATIONS, {}, (r) => r.set(client).send({ jti: issued.body.data.jti }))).status).toBe(403);
+    expect((await call('post', REVOCATIONS, {}, (r) => r.send({ jti: issued.body.data.jti }))).status).toBe(401);
+    expect((await call('post', REVOCATIONS, {}, (r) => r.set(admin).send({}))).status).toBe(400);
+    expect((await call('post', REVOCATIONS, {}, (r) => r.set(admin).send({ jti: 'x', reason: 'x'.repeat(501) }))).status).toBe(400);
+    expect((await call('post', REVOCATIONS, {}, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+    expect((await call('post', REVOCATIONS, {}, (r) => r.set(admin).send({ jti: TOO_BIG }))).status).toBe(413);
+    const revoked = await call('post', REVOCATIONS, {}, (r) => r.set(admin).send({ jti: issued.body.data.jti, reason: 'lost device' }));
+    expect(revoked.status).toBe(201);
+    expect(revoked.body.data.jti).toBe(issued.body.data.jti);
+    const afterRevocation = await call('get', LINE, { id }, (r) => r.set(bearer));
+    expect(afterRevocation.status).toBe(401);
+    expect(afterRevocation.body.error.code).toBe('token_revoked');
+
+    // --- contract wallets act through their bound controller ------------------------------------------
+    const contract = randomContract();
+    const controller = await signIn(call, keypair);
+    const notBound = await call('post', LINES, {}, (r) => r.set(controller.headers).send({ walletAddress: contract, creditLimit: '10', interestRateBps: 0 }));
+    expect(notBound.status).toBe(403);
+    expect(notBound.body.error.code).toBe('wallet_forbidden');
+
+    expect((await call('put', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(client).send({ controllerAccount: keypair.publicKey() }))).status).toBe(403);
+    expect((await call('put', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.send({ controllerAccount: keypair.publicKey() }))).status).toBe(401);
+    expect((await call('put', CONTRACT_WALLET, { contractAddress: keypair.publicKey() }, (r) => r.set(admin).send({ controllerAccount: keypair.publicKey() }))).status).toBe(400);
+    expect((await call('put', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(admin).send({ controllerAccount: contract }))).status).toBe(400);
+    expect((await call('put', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+    expect((await call('put', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(admin).send({ controllerAccount: TOO_BIG }))).status).toBe(413);
+    const bound = await call('put', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(admin).send({ controllerAccount: keypair.publicKey() }));
+    expect(bound.status).toBe(200);
+    expect(bound.body.data).toEqual({ contractAddress: contract, controllerAccount: keypair.publicKey() });
+
+    const contractLine = await call('post', LINES, {}, (r) => r.set(controller.headers).send({ walletAddress: contract, creditLimit: '10', interestRateBps: 0 }));
+    expect(contractLine.status).toBe(201);
+    expect((await call('post', DRAW, { id: contractLine.body.data.id }, (r) => r.set(controller.headers).send({ amount: '1' }))).status).toBe(200);
+
+    expect((await call('delete', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(client))).status).toBe(403);
+    expect((await call('delete', CONTRACT_WALLET, { contractAddress: contract })).status).toBe(401);
+    expect((await call('delete', CONTRACT_WALLET, { contractAddress: 'C123' }, (r) => r.set(admin))).status).toBe(400);
+    expect((await call('delete', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+    expect((await call('delete', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+    const unbound = await call('delete', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(admin));
+    expect(unbound.body.data).toEqual({ contractAddress: contract, removed: true });
+    expect((await call('delete', CONTRACT_WALLET, { contractAddress: contract }, (r) => r.set(admin))).body.data.removed).toBe(false);
+    const afterUnbind = await call('post', DRAW, { id: contractLine.body.data.id }, (r) => r.set(controller.headers).send({ amount: '1' }));
+    expect(afterUnbind.status).toBe(403);
+
+    const audit = await call('get', AUDIT, {}, (r) => r.set(admin).query({ targetType: 'auth_token', targetId: issued.body.data.jti }));
+    expect(audit.body.data.items.map((e: { action: string }) => e.action)).toEqual(['auth.token_revoke']);
+    const contractAudit = await call('get', AUDIT, {}, (r) => r.set(admin).query({ targetType: 'contract_wallet' }));
+    expect(contractAudit.body.data.items.map((e: { action: string }) => e.action)).toEqual(['auth.contract_wallet_unbind', 'auth.contract_wallet_bind']);
+    expect(JSON.stringify(contractAudit.body)).not.toContain(contract);
+  });
+
+  it('runs a credit line through its whole life, every response as documented', async () => {
+    const { call } = api;
+    const borrower = Keypair.random();
+    const wallet = borrower.publicKey();
+    const { headers: asBorrower } = await signIn(call, borrower);
+    const { headers: asStranger } = await signIn(call, Keypair.random());
+    const openBody = { walletAddress: wallet, creditLimit: '1000', interestRateBps: 1200, currency: 'USDC' };
+
+    // --- what opening refuses ------------------------------------------------------------------------
+    expect((await call('post', LINES, {}, (r) => r.send(openBody))).status).toBe(401);
+    expect((await call('post', LINES, {}, (r) => r.set({ 'x-api-key': 'not-a-real-key-000000' }).send(openBody))).body.error.code).toBe('unauthorized');
+    const noToken = await call('post', LINES, {}, (r) => r.set(client).send(openBody));
+    expect(noToken.status).toBe(401);
+    expect(noToken.body.error.code).toBe('wallet_auth_required');
+    const badToken = await call('post', LINES, {}, (r) => r.set({ ...client, authorization: 'Bearer not.a.token' }).send(openBody));
+    expect(badToken.status).toBe(401);
+    expect(badToken.body.error.code).toBe('token_invalid');
+    const stranger = await call('post', LINES, {}, (r) => r.set(asStranger).send(openBody));
+    expect(stranger.status).toBe(403);
+    expect(stranger.body.error.code).toBe('wallet_forbidden');
+
+    const numeric = await call('post', LINES, {}, (r) => r.set(asBorrower).send({ ...openBody, creditLimit: 1000 }));
+    expect(numeric.status).toBe(400);
+    expect(numeric.body.error.code).toBe('validation_failed');
+    expect(numeric.body.error.details).toContainEqual(expect.objectContaining({ field: 'creditLimit' }));
+    const invalid = await call('post', LINES, {}, (r) =>
+      r.set(asBorrower).send({ walletAddress: 'GNOTAWALLET', creditLimit: '1.12345678', interestRateBps: 10_001, colour: 'blue' }),
+    );
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details.map((d: { rule: string }) => d.rule).sort()).toEqual(['max', 'max_decimals', 'stellar_address', 'unknown_field']);
+    const malformed = await call('post', LINES, {}, (r) => r.set(asBorrower).set('content-type', 'application/json').send('{"walletAddress":'));
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('malformed_json');
+    const textPlain = await call('post', LINES, {}, (r) => r.set(asBorrower).set('content-type', 'text/plain').send('walletAddress=G'));
+    expect(textPlain.status).toBe(415);
+    expect(textPlain.body.error.code).toBe('unsupported_media_type');
+    expect((await call('post', LINES, {}, (r) => r.set(asBorrower).set('content-type', 'application/json; charset=latin1').send('{}'))).status).toBe(415);
+    const huge = await call('post', LINES, {}, (r) => r.set(asBorrower).send({ ...openBody, pad: TOO_BIG }));
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('payload_too_large');
+    const aboveCap = await call('post', LINES, {}, (r) => r.set(asBorrower).send({ ...openBody, creditLimit: '100000.0000001' }));
+    expect(aboveCap.status).toBe(422);
+    expect(aboveCap.body.error.code).toBe('credit_limit_above_cap');
+    const badKey = await call('post', LINES, {}, (r) => r.set(asBorrower).set('idempotency-key', 'has a space').send(openBody));
+    expect(badKey.status).toBe(400);
+    expect(badKey.body.error.details[0].field).toBe('Idempotency-Key');
+
+    // --- opening, idempotently -----------------------------------------------------------------------
+    const opened = await call('post', LINES, {}, (r) => r.set(asBorrower).set('idempotency-key', `open-${wallet}`).send(openBody));
+    expect(opened.status).toBe(201);
+    expect(opened.headers['idempotency-replayed']).toBeUndefined();
+    const id = opened.body.data.id as string;
+    expect(opened.body.data).toMatchObject({ walletAddress: wallet, creditLimit: '1000.0000000', utilized: '0.0000000', availableCredit: '1000.0000000', status: 'active' });
+    const replayed = await call('post', LINES, {}, (r) => r.set(asBorrower).set('idempotency-key', `open-${wallet}`).send({ ...openBody }));
+    expect(replayed.status).toBe(201);
+    expect(replayed.headers['idempotency-replayed']).toBe('true');
+    expect(replayed.body).toEqual(opened.body);
+    const reused = await call('post', LINES, {}, (r) => r.set(asBorrower).set('idempotency-key', `open-${wallet}`).send({ ...openBody, creditLimit: '2000' }));
+    expect(reused.status).toBe(422);
+    expect(reused.body.error.code).toBe('idempotency_key_reused');
+    const duplicate = await call('post', LINES, {}, (r) => r.set(asBorrower).send(openBody));
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.error.code).toBe('duplicate_open_line');
+
+    // --- reading -----------------------------------------------------------------------------------------
+    expect((await call('get', LINE, { id }, (r) => r.set(client))).body.data.id).toBe(id);
+    expect((await call('get', LINE, { id }, (r) => r.set(asBorrower))).status).toBe(200);
+    expect((await call('get', LINE, { id }, (r) => r.set(admin))).status).toBe(200);
+    expect((await call('get', LINE, { id })).status).toBe(401);
+    expect((await call('get', LINE, { id }, (r) => r.set(asStranger))).body.error.code).toBe('wallet_forbidden');
+    const unknown = await call('get', LINE, { id: UNKNOWN_LINE }, (r) => r.set(client));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('not_found');
+    expect((await call('get', LINE, { id: 'not-a-uuid' }, (r) => r.set(client))).status).toBe(400);
+
+    const otherWallet = Keypair.random().publicKey();
+    expect((await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: otherWallet, creditLimit: '50', interestRateBps: 0 }))).status).toBe(201);
+
+    const filtered = await call('get', LINES, {}, (r) => r.set(asBorrower).query({ status: 'active', walletAddress: wallet }));
+    expect(filtered.body.data.items.map((line: { id: string }) => line.id)).toEqual([id]);
+    expect((await call('get', LINES, {}, (r) => r.set(asStranger).query({ walletAddress: wallet }))).status).toBe(403);
+    const firstPage = await call('get', LINES, {}, (r) => r.set(client).query({ limit: 1 }));
+    expect(firstPage.body.data.items).toHaveLength(1);
+    expect(typeof firstPage.body.data.nextCursor).toBe('string');
+    const secondPage = await call('get', LINES, {}, (r) => r.set(client).query({ limit: 1, cursor: firstPage.body.data.nextCursor }));
+    expect(secondPage.status).toBe(200);
+    expect(secondPage.body.data.items[0].id).not.toBe(firstPage.body.data.items[0].id);
+    for (const query of [{ limit: 0 }, { limit: 101 }, { status: 'open' }, { walletAddress: 'GABC' }, { cursor: 'not-a-cursor' }, { sort: 'asc' }]) {
+      expect((await call('get', LINES, {}, (r) => r.set(client).query(query))).status, JSON.stringify(query)).toBe(400);
+    }
+    expect((await call('get', LINES)).status).toBe(401);
+
+    const walletLines = await call('get', WALLET_LINES, { walletAddress: wallet }, (r) => r.set(asBorrower));
+    expect(walletLines.body.data.items.map((line: { id: string }) => line.id)).toEqual([id]);
+    expect((await call('get', WALLET_LINES, { walletAddress: wallet }, (r) => r.set(asStranger))).status).toBe(403);
+    expect((await call('get', WALLET_LINES, { walletAddress: 'GNOTAWALLET' }, (r) => r.set(client))).status).toBe(400);
+    expect((await call('get', WALLET_LINES, { walletAddress: wallet }, (r) => r.set(client).query({ status: 'active' }))).status).toBe(400);
+    expect((await call('get', WALLET_LINES, { walletAddress: wallet })).status).toBe(401);
+
+    // --- drawing and repaying ----------------------------------------------------------------------------
+    expect((await call('post', DRAW, { id }, (r) => r.set(client).send({ amount: '1' }))).body.error.code).toBe('wallet_auth_required');
+    expect((await call('post', DRAW, { id }, (r) => r.set(asStranger).send({ amount: '1' }))).body.error.code).toBe('wallet_forbidden');
+    const drawn = await call('post', DRAW, { id }, (r) => r.set(asBorrower).set('idempotency-key', `draw-${id}`).send({ amount: '400.5' }));
+    expect(drawn.status).toBe(200);
+    expect(drawn.body.data.creditLine.utilized).toBe('400.5000000');
+    expect(drawn.body.data.transaction).toMatchObject({ type: 'draw', amount: '400.5000000', creditLineId: id });
+    const drawReplay = await call('post', DRAW, { id }, (r) => r.set(asBorrower).set('idempotency-key', `draw-${id}`).send({ amount: '400.5' }));
+    expect(drawReplay.headers['idempotency-replayed']).toBe('true');
+    expect(drawReplay.body).toEqual(drawn.body);
+    expect((await call('post', DRAW, { id }, (r) => r.set(asBorrower).set('idempotency-key', `draw-${id}`).send({ amount: '1' }))).body.error.code).toBe(
+      'idempotency_key_reused',
+    );
+    const tooMuch = await call('post', DRAW, { id }, (r) => r.set(asBorrower).send({ amount: '600' }));
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.error).toMatchObject({ code: 'insufficient_credit', details: { requested: '600.0000000' } });
+    expect((await call('post', DRAW, { id }, (r) => r.set(asBorrower).send({ amount: '0' }))).status).toBe(400);
+    expect((await call('post', DRAW, { id }, (r) => r.set(asBorrower).send({}))).status).toBe(400);
+    expect((await call('post', DRAW, { id: UNKNOWN_LINE }, (r) => r.set(asBorrower).send({ amount: '1' }))).status).toBe(404);
+    expect((await call('post', DRAW, { id }, (r) => r.send({ amount: '1' }))).status).toBe(401);
+    expect((await call('post', DRAW, { id }, (r) => r.set(asBorrower).set('content-type', 'text/plain').send('1'))).status).toBe(415);
+    expect((await call('post', DRAW, { id }, (r) => r.set(asBorrower).send({ amount: TOO_BIG }))).status).toBe(413);
+
+    expect((await call('post', REPAY, { id }, (r) => r.set(client).send({ amount: '1' }))).body.error.code).toBe('wallet_auth_required');
+    expect((await call('post', REPAY, { id }, (r) => r.set(asStranger).send({ amount: '1' }))).body.error.code).toBe('wallet_forbidden');
+    const repaid = await call('post', REPAY, { id }, (r) => r.set(asBorrower).set('idempotency-key', `repay-${id}`).send({ amount: '100.5' }));
+    expect(repaid.status).toBe(200);
+    expect(repaid.body.data.transaction.type).toBe('repay');
+    const overRepaid = await call('post', REPAY, { id }, (r) => r.set(asBorrower).send({ amount: '100000' }));
+    expect(overRepaid.status).toBe(422);
+    expect(overRepaid.body.error.code).toBe('over_repayment');
+    expect((await call('post', REPAY, { id }, (r) => r.set(asBorrower).set('idempotency-key', `repay-${id}`).send({ amount: '1' }))).status).toBe(422);
+    expect((await call('post', REPAY, { id }, (r) => r.set(asBorrower).send({ amount: 1 }))).status).toBe(400);
+    expect((await call('post', REPAY, { id: UNKNOWN_LINE }, (r) => r.set(asBorrower).send({ amount: '1' }))).status).toBe(404);
+    expect((await call('post', REPAY, { id }, (r) => r.send({ amount: '1' }))).status).toBe(401);
+    expect((await call('post', REPAY, { id }, (r) => r.set(asBorrower).set('content-type', 'text/plain').send('1'))).status).toBe(415);
+    expect((await call('post', REPAY, { id }, (r) => r.set(asBorrower).send({ amount: TOO_BIG }))).status).toBe(413);
+
+    const ledger = await call('get', TRANSACTIONS, { id }, (r) => r.set(asBorrower).query({ limit: 1 }));
+    expect(ledger.body.data.items.map((e: { type: string }) => e.type)).toEqual(['repay']);
+    const ledgerRest = await call('get', TRANSACTIONS, { id }, (r) => r.set(client).query({ cursor: ledger.body.data.nextCursor }));
+    expect(ledgerRest.body.data.items.map((e: { type: string }) => e.type)).toContain('draw');
+    expect(ledgerRest.body.data.nextCursor).toBeNull();
+    expect((await call('get', TRANSACTIONS, { id }, (r) => r.set(asStranger))).status).toBe(403);
+    expect((await call('get', TRANSACTIONS, { id: UNKNOWN_LINE }, (r) => r.set(client))).status).toBe(404);
+    expect((await call('get', TRANSACTIONS, { id }, (r) => r.set(client).query({ cursor: 'bm9wZQ' }))).status).toBe(400);
+    expect((await call('get', TRANSACTIONS, { id })).status).toBe(401);
+
+    // --- admin: terms ----------------------------------------------------------------------------------------
+    expect((await call('patch', LINE, { id }, (r) => r.set(client).send({ creditLimit: '2000' }))).status).toBe(403);
+    expect((await call('patch', LINE, { id }, (r) => r.send({ creditLimit: '2000' }))).status).toBe(401);
+    const empty = await call('patch', LINE, { id }, (r) => r.set(admin).send({}));
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.details[0].rule).toBe('at_least_one');
+    expect((await call('patch', LINE, { id }, (r) => r.set(admin).send({ creditLimit: '1000000' }))).body.error.code).toBe('credit_limit_above_cap');
+    const updated = await call('patch', LINE, { id }, (r) => r.set(admin).send({ creditLimit: '2000', interestRateBps: 1500 }));
+    expect(updated.status).toBe(200);
+    expect(updated.body.data).toMatchObject({ creditLimit: '2000.0000000', interestRateBps: 1500 });
+    expect((await call('patch', LINE, { id: UNKNOWN_LINE }, (r) => r.set(admin).send({ interestRateBps: 1 }))).status).toBe(404);
+    expect((await call('patch', LINE, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+    expect((await call('patch', LINE, { id }, (r) => r.set(admin).send({ creditLimit: TOO_BIG }))).status).toBe(413);
+
+    // --- admin: the state machine ---------------------------------------------------------------------------
+    expect((await call('post', SUSPEND, { id }, (r) => r.set(client))).status).toBe(403);
+    expect((await call('post', SUSPEND, { id })).status).toBe(401);
+    const suspended = await call('post', SUSPEND, { id }, (r) => r.set(admin).set('idempotency-key', `suspend-${id}`).send({ reason: 'late payment' }));
+    expect(suspended.body.data.status).toBe('suspended');
+    expect((await call('post', SUSPEND, { id }, (r) => r.set(admin).set('idempotency-key', `suspend-${id}`).send({ reason: 'late payment' }))).headers['idempotency-replayed']).toBe(
+      'true',
+    );
+    expect((await call('post', SUSPEND, { id }, (r) => r.set(admin).set('idempotency-key', `suspend-${id}`).send({ reason: 'other' }))).status).toBe(422);
+    const again = await call('post', SUSPEND, { id }, (r) => r.set(admin));
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatchObject({ code: 'invalid_transition', details: { currentStatus: 'suspended', action: 'suspend' } });
+    expect((await call('post', SUSPEND, { id: UNKNOWN_LINE }, (r) => r.set(admin))).status).toBe(404);
+    expect((await call('post', SUSPEND, { id }, (r) => r.set(admin).send({ reason: 'x'.repeat(501) }))).status).toBe(400);
+    expect((await call('post', SUSPEND, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+    expect((await call('post', SUSPEND, { id }, (r) => r.set(admin).send({ reason: TOO_BIG }))).status).toBe(413);
+
+    const drawSuspended = await call('post', DRAW, { id }, (r) => r.set(asBorrower).send({ amount: '1' }));
+    expect(drawSuspended.status).toBe(409);
+    expect(drawSuspended.body.error.code).toBe('invalid_status');
+
+    const reinstated = await call('post', REINSTATE, { id }, (r) => r.set(admin).set('idempotency-key', `reinstate-${id}`));
+    expect(reinstated.body.data.status).toBe('active');
+    expect((await call('post', REINSTATE, { id }, (r) => r.set(admin).set('idempotency-key', `reinstate-${id}`))).headers['idempotency-replayed']).toBe('true');
+    expect((await call('post', REINSTATE, { id }, (r) => r.set(admin).set('idempotency-key', `reinstate-${id}`).send({ reason: 'x' }))).status).toBe(422);
+    expect((await call('post', REINSTATE, { id }, (r) => r.set(admin))).status).toBe(409);
+    expect((await call('post', REINSTATE, { id }, (r) => r.set(client))).status).toBe(403);
+    expect((await call('post', REINSTATE, { id })).status).toBe(401);
+    expect((await call('post', REINSTATE, { id: UNKNOWN_LINE }, (r) => r.set(admin))).status).toBe(404);
+    expect((await call('post', REINSTATE, { id }, (r) => r.set(admin).send({ why: 'x' }))).status).toBe(400);
+    expect((await call('post', REINSTATE, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+    expect((await call('post', REINSTATE, { id }, (r) => r.set(admin).send({ reason: TOO_BIG }))).status).toBe(413);
+
+    const owes = await call('post', CLOSE, { id }, (r) => r.set(admin).set('idempotency-key', `close-early-${id}`));
+    expect(owes.status).toBe(422);
+    expect(owes.body.error.code).toBe('outstanding_balance');
+    expect((await call('post', CLOSE, { id }, (r) => r.set(admin).set('idempotency-key', `close-early-${id}`).send({ reason: 'x' }))).body.error.code).toBe('idempotency_key_reused');
+    expect((await call('post', CLOSE, { id }, (r) => r.set(client))).status).toBe(403);
+    expect((await call('post', CLOSE, { id })).status).toBe(401);
+    expect((await call('post', CLOSE, { id: UNKNOWN_LINE }, (r) => r.set(admin))).status).toBe(404);
+    expect((await call('post', CLOSE, { id }, (r) => r.set(admin).send({ reason: 7 }))).status).toBe(400);
+    expect((await call('post', CLOSE, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+    expect((await call('post', CLOSE, { id }, (r) => r.set(admin).send({ reason: TOO_BIG }))).status).toBe(413);
+
+    const defaulted = await call('post', DEFAULT, { id }, (r) => r.set(admin).set('idempotency-key', `default-${id}`).send({ reason: 'no payment for 90 days' }));
+    expect(defaulted.body.data.status).toBe('defaulted');
+    expect((await call('post', DEFAULT, { id }, (r) => r.set(admin).set('idempotency-key', `default-${id}`).send({ reason: 'no payment for 90 days' }))).headers['idempotency-replayed']).toBe(
+      'true',
+    );
+    expect((await call('post', DEFAULT, { id }, (r) => r.set(admin).set('idempotency-key', `default-${id}`))).status).toBe(422);
+    expect((await call('post', DEFAULT, { id }, (r) => r.set(admin))).status).toBe(409);
+    expect((await call('post', DEFAULT, { id }, (r) => r.set(client))).status).toBe(403);
+    expect((await call('post', DEFAULT, { id })).status).toBe(401);
+    expect((await call('post', DEFAULT, { id: UNKNOWN_LINE }, (r) => r.set(admin))).status).toBe(404);
+    expect((await call('post', DEFAULT, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+    expect((await call('post', DEFAULT, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+    expect((await call('post', DEFAULT, { id }, (r) => r.set(admin).send({ reason: TOO_BIG }))).status).toBe(413);
+
+    // a defaulted line still takes repayments, then closes with the remainder written off
+    expect((await call('post', REPAY, { id }, (r) => r.set(asBorrower).send({ amount: '50' }))).status).toBe(200);
+    const closed = await call('post', CLOSE, { id }, (r) => r.set(admin).set('idempotency-key', `close-${id}`).send({ reason: 'written off' }));
+    expect(closed.status).toBe(200);
+    expect(closed.body.data).toMatchObject({ status: 'closed', utilized: '0.0000000', accruedInterest: '0.0000000' });
+    expect((await call('post', CLOSE, { id }, (r) => r.set(admin).set('idempotency-key', `close-${id}`).send({ reason: 'written off' }))).headers['idempotency-replayed']).toBe('true');
+    const writeOff = await call('get', TRANSACTIONS, { id }, (r) => r.set(admin).query({ limit: 1 }));
+    expect(writeOff.body.data.items[0]).toMatchObject({ type: 'write_off', utilizedAfter: '0.0000000' });
+    expect(BigInt(writeOff.body.data.items[0].amount.replace('.', ''))).toBeGreaterThanOrEqual(2_500_000_000n);
+
+    // a closed line refuses everything but reads
+    expect((await call('post', CLOSE, { id }, (r) => r.set(admin))).body.error.code).toBe('invalid_transition');
+    expect((await call('post', REINSTATE, { id }, (r) => r.set(admin))).body.error.code).toBe('invalid_transition');
+    expect((await call('post', REPAY, { id }, (r) => r.set(asBorrower).send({ amount: '1' }))).body.error.code).toBe('invalid_status');
+    const patchClosed = await call('patch', LINE, { id }, (r) => r.set(admin).send({ interestRateBps: 1 }));
+    expect(patchClosed.status).toBe(409);
+    expect(patchClosed.body.error.code).toBe('invalid_status');
+
+    // the wallet may open a new line once the old one is closed
+    expect((await call('post', LINES, {}, (r) => r.set(asBorrower).send(openBody))).status).toBe(201);
+    expect((await call('get', WALLET_LINES, { walletAddress: wallet }, (r) => r.set(client).query({ limit: 1 }))).body.data.nextCursor).toEqual(expect.any(String));
+
+    // --- the audit log -------------------------------------------------------------------------------------
+    const audit = await call('get', AUDIT, {}, (r) => r.set(admin).query({ targetType: 'credit_line', targetId: id }));
+    expect(audit.status).toBe(200);
+    expect(audit.body.data.items.map((e: { action: string }) => e.action)).toEqual([
+      'credit_line.close',
+      'credit_line.default',
+      'credit_line.reinstate',
+      'credit_line.suspend',
+      'credit_line.update',
+    ]);
+    expect(JSON.stringify(audit.body)).not.toContain(wallet);
+    const auditPage = await call('get', AUDIT, {}, (r) => r.set(admin).query({ limit: 2 }));
+    expect(auditPage.body.data.items).toHaveLength(2);
+    expect((await call('get', AUDIT, {}, (r) => r.set(admin).query({ limit: 2, cursor: auditPage.body.data.nextCursor }))).status).toBe(200);
+    expect((await call('get', AUDIT, {}, (r) => r.set(admin).query({ targetType: 'x'.repeat(65) }))).status).toBe(400);
+    expect((await call('get', AUDIT, {}, (r) => r.set(client))).status).toBe(403);
+    expect((await call('get', AUDIT)).status).toBe(401);
+
+    // --- an unknown route is an enveloped 404 too -------------------------------------------------------------
+    const noRoute = await request(t.app).get('/api/nope').set(client);
+    expect(noRoute.status).toBe(404);
+    expectMatchesComponent('NotFoundErrorEnvelope', noRoute.body);
+  });
+
+  it('answers 409 idempotency_request_in_flight while the first request with a key is running', async () => {
+    const { call } = api;
+    const borrower = Keypair.random();
+    const { headers } = await signIn(call, borrower);
+    const opened = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: borrower.publicKey(), creditLimit: '100', interestRateBps: 500 }));
+    const id = opened.body.data.id as string;
+    const service = t.container.services.creditLines;
+    const draw = service.draw.bind(service);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const started = new Promise<void>((resolve) => (entered = resolve));
+    vi.spyOn(service, 'draw').mockImplementationOnce(async (...args) => {
+      entered();
+      await gate;
+      return draw(...args);
+    });
+
+    const first = call('post', DRAW, { id }, (r) => r.set(headers).set('idempotency-key', 'slow-draw').send({ amount: '10' }));
+    await started;
+    const second = await call('post', DRAW, { id }, (r) => r.set(headers).set('idempotency-key', 'slow-draw').send({ amount: '10' }));
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe('idempotency_request_in_flight');
+    release();
+    expect((await first).status).toBe(200);
+    expect((await call('post', DRAW, { id }, (r) => r.set(headers).set('idempotency-key', 'slow-draw').send({ amount: '10' }))).headers['idempotency-replayed']).toBe('true');
+  });
+
+  it('produced, for every operation, a success and every documented status but 429 and 500', () => {
+    const neverSucceeded = specOperations()
+      .map(({ method, path }) => key(method, path))
+      .filter((op) => ![...(api.seen.get(op) ?? [])].some((status) => status >= 200 && status < 400));
+    expect(neverSucceeded, 'operations never called successfully').toEqual([]);
+    // 429 is checked in its own suite below; 500 once, above.
+    const missing = specOperations().flatMap(({ method, path, operation }) =>
+      Object.keys(operation.responses)
+        .filter((status) => !['429', '500', 'default'].includes(status))
+        .filter((status) => !api.seen.get(key(method, path))?.has(Number(status)))
+        .map((status) => `${key(method, path)} ${status}`),
+    );
+    expect(missing, 'documented statuses the scenario never produced').toEqual([]);
+    const statuses = new Set([...api.seen.values()].flatMap((s) => [...s]));
+    for (const status of [200, 201, 301, 400, 401, 403, 404, 409, 413, 415, 422, 500, 503]) expect(statuses, String(status)).toContain(status);
+  });
+});
+
+describe('rate limits as documented', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await createTestApp('memory', { RATE_LIMIT_PER_MIN: '2' });
+  });
+  afterEach(() => t.close());
+
+  it.each([
+    ['get', LINES, client],
+    ['get', AUDIT, admin],
+    ['post', LINES, admin],
+    ['get', CHALLENGE, client],
+  ] as const)('%s %s answers 429 with Retry-After once the bucket is empty', async (method, path, headers) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      let req = request(t.app)[method](path).set(headers);
+      if (method === 'post') req = req.send({ walletAddress: Keypair.random().publicKey(), creditLimit: '1', interestRateBps: 1 });
+      if (path === CHALLENGE) req = req.query({ account: Keypair.random().publicKey() });
+      const res = await req;
+      expectMatchesSpec(method, path, res);
+      statuses.push(res.status);
+      expect(res.headers['x-ratelimit-limit']).toBe('2');
+      if (res.status === 429) {
+        expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+        expect(res.body.error.code).toBe('rate_limited');
+      }
+    }
+    expect(statuses).toEqual([method === 'post' ? 201 : 200, method === 'post' ? 201 : 200, 429]);
+  });
+
+  it('never limits the public routes', async () => {
+    for (let i = 0; i < 4; i++) {
+      const res = await request(t.app).get('/health');
+      expectMatchesSpec('get', '/health', res);
+      expect(res.status).toBe(200);
+      expect(res.headers['x-ratelimit-limit']).toBeUndefined();
+    }
+  });
+});
+
+describe('Swagger UI', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('memory');
+  });
+  afterAll(() => t.close());
+
+  it('serves its page at /docs/ (GET /docs/ must not redirect to itself)', async () => {
+    const page = await request(t.app).get('/docs/');
+    expect({ status: page.status, location: page.headers.location }).toEqual({ status: 200, location: undefined });
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('swagger-ui');
+    const assets = [...page.text.matchAll(/<(?:script|link)[^>]+(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThan(0);
+    expect(assets.filter((src) => /^(https?:)?\/\//.test(src)), 'assets loaded from another origin').toEqual([]);
+  });
+
+  it('serves its assets from node_modules, pointed at /docs.json', async () => {
+    const bundle = await request(t.app).get('/docs/swagger-ui-bundle.js');
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers['content-type']).toMatch(/javascript/);
+    expect(bundle.text.length).toBeGreaterThan(100_000);
+
+    const init = await request(t.app).get('/docs/swagger-ui-init.js');
+    expect(init.status).toBe(200);
+    expect(init.text).toContain('/docs.json');
+  });
+});
