@@ -12,6 +12,8 @@ import { walletToken } from './http/middleware/walletToken.js';
 import type { RouteDefinition } from './http/route.js';
 import { auditLogRoutes } from './http/routes/auditLog.js';
 import { authRoutes } from './http/routes/auth.js';
+import { jobRoutes } from './http/routes/jobs.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
 import { creditLineRoutes } from './http/routes/creditLines.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { operationsRoutes } from './http/routes/operations.js';
@@ -26,6 +28,8 @@ export function routeTable(container: Container): RouteDefinition[] {
     ...creditLineRoutes(container.services.creditLines),
     ...auditLogRoutes(container.services.auditLog),
     ...authRoutes(container.services.walletAuth),
+    ...webhookRoutes(container.services.webhooks),
+    ...jobRoutes(container.services.jobs),
   ];
 }
 

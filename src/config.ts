@@ -1,5 +1,6 @@
 import { StrKey } from '@stellar/stellar-sdk';
 import { z } from 'zod';
+import { parseDurations } from './domain/backoff.js';
 import { parseAmount } from './domain/money.js';
 
 /**
@@ -67,6 +68,22 @@ const amount = (fallback: string) =>
       }
     });
 
+export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch'] as const;
+export type WorkerName = (typeof WORKER_NAMES)[number];
+
+const durations = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      try {
+        return parseDurations(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -105,6 +122,26 @@ const envSchema = z.object({
   AUTH_WEB_AUTH_DOMAIN: z.string().min(1).optional(),
   AUTH_CHALLENGE_TTL_SECONDS: positiveInt(300),
   AUTH_TOKEN_TTL_SECONDS: positiveInt(900),
+  WORKERS: z
+    .string()
+    .default('all')
+    .transform((value, ctx) => {
+      const names = value.split(',').map((n) => n.trim()).filter(Boolean);
+      const unknown = names.filter((n) => !['all', 'none', ...WORKER_NAMES].includes(n));
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown worker(s) ${unknown.join(', ')}; use all, none or ${WORKER_NAMES.join(', ')}` });
+        return z.NEVER;
+      }
+      if (names.includes('none')) return [];
+      return names.includes('all') ? [...WORKER_NAMES] : names;
+    }),
+  WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+  WEBHOOK_RETRY_SCHEDULE: durations('5s,5m,30m,2h,5h,10h,10h'),
+  WEBHOOK_DISABLE_AFTER: durations('5d').transform((list) => list[0]!),
+  WEBHOOK_ALLOW_PRIVATE_URLS: boolean(false),
+  WEBHOOK_DISPATCH_INTERVAL_MS: positiveInt(500),
+  WEBHOOK_BATCH_SIZE: positiveInt(100),
+  JOB_LEASE_MS: positiveInt(60_000),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -142,6 +179,17 @@ export interface Config {
     readonly challengeTtlSeconds: number;
     readonly tokenTtlSeconds: number;
   };
+  readonly workers: readonly WorkerName[];
+  readonly webhooks: {
+    readonly timeoutMs: number;
+    readonly retrySchedule: readonly number[];
+    readonly disableAfterMs: number;
+    readonly allowPrivateUrls: boolean;
+    readonly requireHttps: boolean;
+    readonly dispatchIntervalMs: number;
+    readonly batchSize: number;
+    readonly leaseMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -167,10 +215,12 @@ export function loadConfig(env: Env = process.env): Config {
     if (e.WALLET_AUTH === 'optional') problems.push('WALLET_AUTH: must be "required" in production');
     if (!e.AUTH_SIGNING_SECRET) problems.push('AUTH_SIGNING_SECRET: required in production');
     if (!e.AUTH_JWT_SECRET) problems.push('AUTH_JWT_SECRET: required in production');
+    if (e.WEBHOOK_ALLOW_PRIVATE_URLS) problems.push('WEBHOOK_ALLOW_PRIVATE_URLS: must be false in production');
   }
   for (const key of [...e.API_KEYS, ...e.ADMIN_API_KEYS]) {
     if (key.length < 16) problems.push('API_KEYS/ADMIN_API_KEYS: every key must be at least 16 characters');
   }
+  if (e.JOB_LEASE_MS <= e.WEBHOOK_TIMEOUT_MS) problems.push('JOB_LEASE_MS: must be longer than WEBHOOK_TIMEOUT_MS, or a slow delivery could be sent twice');
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
 
   const database: Config['database'] = !e.DATABASE_URL
@@ -207,6 +257,17 @@ export function loadConfig(env: Env = process.env): Config {
       webAuthDomain: e.AUTH_WEB_AUTH_DOMAIN ?? e.AUTH_HOME_DOMAIN,
       challengeTtlSeconds: e.AUTH_CHALLENGE_TTL_SECONDS,
       tokenTtlSeconds: e.AUTH_TOKEN_TTL_SECONDS,
+    },
+    workers: e.WORKERS as WorkerName[],
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retrySchedule: e.WEBHOOK_RETRY_SCHEDULE,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER,
+      allowPrivateUrls: e.WEBHOOK_ALLOW_PRIVATE_URLS,
+      requireHttps: e.NODE_ENV === 'production',
+      dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
+      batchSize: e.WEBHOOK_BATCH_SIZE,
+      leaseMs: e.JOB_LEASE_MS,
     },
   });
 }

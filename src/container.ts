@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Keypair } from '@stellar/stellar-sdk';
-import type { Config } from './config.js';
+import { hostname } from 'node:os';
+import type { Config, WorkerName } from './config.js';
 import type { Db } from './db/db.js';
 import { migrate } from './db/migrator.js';
 import { createPgliteDb } from './db/pgliteDb.js';
@@ -19,7 +20,11 @@ import { AuditLogService } from './services/auditLogService.js';
 import { CreditLineService } from './services/creditLineService.js';
 import { HealthService } from './services/healthService.js';
 import { IdempotencyService } from './services/idempotencyService.js';
+import { JobService } from './services/jobService.js';
 import { WalletAuthService } from './services/walletAuthService.js';
+import { WebhookService } from './services/webhookService.js';
+import { WebhookHttpSender } from './webhooks/httpSender.js';
+import { Scheduler, type PeriodicWorker } from './workers/scheduler.js';
 import { WalletOwnership } from './services/walletOwnership.js';
 import { HorizonAccountSigners } from './stellar/accountSigners.js';
 
@@ -39,7 +44,12 @@ export interface Container {
     auditLog: AuditLogService;
     health: HealthService;
     walletAuth: WalletAuthService;
+    webhooks: WebhookService;
+    jobs: JobService;
   };
+  /** Periodic workers chosen by WORKERS; the process entry starts them, tests drive services directly. */
+  scheduler: Scheduler;
+  /** Stops the workers, then closes outbound connections and the database. */
   close(): Promise<void>;
 }
 
@@ -76,6 +86,21 @@ function keyRings(config: Config): Pick<Container, 'keys' | 'generatedKeys'> {
   return { keys: { client: new KeyRing([generated.client]), admin: new KeyRing([generated.admin]) }, generatedKeys: generated };
 }
 
+/** The periodic workers this process runs (WORKERS=all|none|a,b). */
+function createWorkers(config: Config, webhooks: WebhookService): PeriodicWorker[] {
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const available: Record<WorkerName, PeriodicWorker> = {
+    'webhook-fanout': { name: 'webhook-fanout', intervalMs: config.webhooks.dispatchIntervalMs, exclusive: true, tick: () => webhooks.fanOut() },
+    'webhook-dispatch': {
+      name: 'webhook-dispatch',
+      intervalMs: config.webhooks.dispatchIntervalMs,
+      exclusive: false,
+      tick: () => webhooks.dispatch(workerId, config.webhooks.batchSize),
+    },
+  };
+  return config.workers.map((name) => available[name]);
+}
+
 /** Outside production an unset signing key or JWT secret is generated per run: tokens then die with the process. */
 function createWalletAuth(config: Config, store: Store, logger: Logger, clock: () => Date): WalletAuthService {
   const { walletAuth, stellar } = config;
@@ -109,6 +134,21 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     () => ({ walletAuth: config.walletAuth.mode }),
   );
   const walletAuth = createWalletAuth(config, store, logger, clock);
+  const sender = new WebhookHttpSender({ allowPrivate: config.webhooks.allowPrivateUrls, requireHttps: config.webhooks.requireHttps }, config.webhooks.timeoutMs);
+  const webhooks = new WebhookService(
+    store,
+    sender,
+    {
+      urlPolicy: { allowPrivate: config.webhooks.allowPrivateUrls, requireHttps: config.webhooks.requireHttps },
+      retrySchedule: config.webhooks.retrySchedule,
+      disableAfterMs: config.webhooks.disableAfterMs,
+      secretOverlapMs: 24 * 60 * 60 * 1000,
+      leaseMs: config.webhooks.leaseMs,
+    },
+    logger,
+    clock,
+  );
+  const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks));
 
   return {
     config,
@@ -130,7 +170,14 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       auditLog: new AuditLogService(store.repos.audit),
       health,
       walletAuth,
+      webhooks,
+      jobs: new JobService(store, clock),
     },
-    close: () => store.close(),
+    scheduler,
+    async close() {
+      await scheduler.stop();
+      sender.close();
+      await store.close();
+    },
   };
 }

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   });
   const { port } = server.address() as AddressInfo;
   logger.info({ port, database: container.store.kind }, 'listening');
+  container.scheduler.start();
 
   if (container.generatedKeys) {
     // Printed on purpose, once, outside production: a newcomer can call the API at once.
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests and worker ticks');
     const deadline = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; closing remaining connections');
       server.closeAllConnections();

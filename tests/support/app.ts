@@ -43,6 +43,7 @@ export async function createTestApp(kind: StorageKind, env: Env = {}, options: {
     RATE_LIMIT_PER_MIN: '100000',
     LOG_LEVEL: 'info',
     WALLET_AUTH: 'optional',
+    WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
     ...env,
   });
   const logs = new LogCapture();
