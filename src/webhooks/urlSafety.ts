@@ -29,15 +29,29 @@ for (const [network, prefix] of [
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
-  ['::ffff:0:0', 96],
 ] as const) {
   blocked.addSubnet(network, prefix, 'ipv6');
 }
 
+/**
+ * An IPv4-mapped IPv6 address is judged as the IPv4 address it carries, in both spellings: dotted
+ * (::ffff:10.0.0.1, as DNS answers) and hex (::ffff:a00:1, as WHATWG URLs normalise it).
+ */
+function unmapIpv4(address: string): string {
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (dotted) return dotted[1]!;
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (!hex) return address;
+  const high = parseInt(hex[1]!, 16);
+  const low = parseInt(hex[2]!, 16);
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
+}
+
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
+  const candidate = unmapIpv4(address);
+  const family = isIP(candidate);
   if (family === 0) return true;
-  return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return blocked.check(candidate, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 export class UnsafeUrlError extends Error {
