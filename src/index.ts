@@ -16,8 +16,17 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  // Signals are handled from the first moment: a stop during boot still closes what was opened.
+  let stop: (signal: NodeJS.Signals) => void = () => process.exit(0);
+  process.on('SIGTERM', (signal) => stop(signal));
+  process.on('SIGINT', (signal) => stop(signal));
+
   const container = await createContainer(config);
   const { logger } = container;
+  let closing: Promise<void> | undefined;
+  const closeOnce = () => (closing ??= container.close());
+  stop = () => void closeOnce().finally(() => process.exit(0));
+
   const app = createApp(container);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -39,20 +48,19 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
+  stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests and worker ticks');
     const deadline = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; closing remaining connections');
       server.closeAllConnections();
-      void container.close().finally(() => process.exit(1));
+      void closeOnce().finally(() => process.exit(1));
     }, config.shutdownTimeoutMs);
     deadline.unref();
 
     server.close(() => {
-      container
-        .close()
+      closeOnce()
         .then(() => {
           logger.info('stopped');
           logger.flush();
@@ -63,10 +71,11 @@ async function main(): Promise<void> {
           process.exit(1);
         });
     });
+    // A keep-alive connection whose request ends after this point would otherwise stay open for Node's
+    // keep-alive timeout (5 s); with 1 ms it is closed as soon as its response is sent.
+    server.keepAliveTimeout = 1;
     server.closeIdleConnections();
   };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Keypair, StrKey, Transaction } from '@stellar/stellar-sdk';
+import { Webhook } from 'standardwebhooks';
 import request, { type Response, type Test } from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { routeTable } from '../../src/app.js';
+import { EVENT_TYPES } from '../../src/domain/eventCatalog.js';
+import { generateSecret } from '../../src/webhooks/signing.js';
 import { toOpenApiPath, type HttpMethod, type RouteDefinition } from '../../src/http/route.js';
 import { admin, client, createTestApp, type TestApp } from '../support/app.js';
 import { STORAGE_KINDS } from '../support/databases.js';
@@ -13,11 +19,14 @@ import {
   documentedResponse,
   expectMatchesComponent,
   expectMatchesSpec,
+  expectMatchesWebhook,
   findOperation,
   loadSpec,
   operationParameters,
   spec,
   specOperations,
+  specWebhooks,
+  type ReceivedWebhook,
 } from '../support/openapi.js';
 
 const LINES = '/api/credit/lines';
@@ -35,6 +44,14 @@ const CHALLENGE = '/api/auth/challenge';
 const TOKEN = '/api/auth/token';
 const REVOCATIONS = '/api/auth/revocations';
 const CONTRACT_WALLET = '/api/auth/contract-wallets/:contractAddress';
+const WEBHOOKS = '/api/webhooks';
+const WEBHOOK = '/api/webhooks/:id';
+const ROTATE_SECRET = '/api/webhooks/:id/rotate-secret';
+const TEST_WEBHOOK = '/api/webhooks/:id/test';
+const DELIVERIES = '/api/webhooks/:id/deliveries';
+const REPLAY = '/api/webhooks/deliveries/:id/replay';
+const JOBS = '/api/jobs';
+const RETRY_JOB = '/api/jobs/:id/retry';
 const UNKNOWN_LINE = '00000000-0000-4000-8000-000000000000';
 const TOO_BIG = 'x'.repeat(101 * 1024);
 
@@ -43,9 +60,11 @@ const randomContract = () => StrKey.encodeContract(randomBytes(32));
 
 type Call = (method: HttpMethod, route: string, params?: Record<string, string>, build?: (req: Test) => Test) => Promise<Response>;
 
-/** Drives the app and checks every response against openapi.yaml; records which statuses each operation produced. */
-function apiFor(app: TestApp['app']): { call: Call; seen: Map<string, Set<number>> } {
-  const seen = new Map<string, Set<number>>();
+/**
+ * Drives the app and checks every response against openapi.yaml; records which statuses each operation produced
+ * (in `seen`, which a second app of the same scenario may share).
+ */
+function apiFor(app: TestApp['app'], seen = new Map<string, Set<number>>()): { call: Call; seen: Map<string, Set<number>> } {
   const call: Call = async (method, route, params = {}, build = (req) => req) => {
     const url = route.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => {
       const value = params[name];
@@ -74,6 +93,41 @@ async function signIn(call: Call, keypair: Keypair): Promise<{ token: string; jt
   const { token, jti } = issued.body.data as { token: string; jti: string };
   return { token, jti, headers: { ...client, authorization: `Bearer ${token}` } };
 }
+
+interface WebhookRequest extends ReceivedWebhook {
+  body: { id: string; type: string; createdAt: string; data: Record<string, unknown> };
+}
+
+/** A webhook subscriber on 127.0.0.1 that records every request and answers with a settable status. */
+async function startReceiver() {
+  const received: WebhookRequest[] = [];
+  let status = 200;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      received.push({ headers: req.headers, raw, body: JSON.parse(raw) as WebhookRequest['body'] });
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'nope');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    last: () => received.at(-1)!,
+    answer: (code: number) => {
+      status = code;
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Standard Webhooks verification, as a subscriber's library does it: throws unless a signature matches `secret`. */
+const verifySignature = (secret: string, request: ReceivedWebhook) => new Webhook(secret).verify(request.raw, request.headers as Record<string, string>);
 
 describe('openapi.yaml documents exactly the mounted routes', () => {
   let t: TestApp;
@@ -189,6 +243,27 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
     }
   });
 
+  it('declares the webhook payloads subscribers receive, with examples that match them', () => {
+    expect(specWebhooks().map((w) => `${w.method} ${w.name}`).sort()).toEqual(['post creditLineEvent', 'post webhookEndpointEvent']);
+    for (const { name, operation } of specWebhooks()) {
+      const media = (deref(operation.requestBody).content as Record<string, { schema: unknown; examples?: Record<string, { value: unknown }> }>)['application/json']!;
+      const validate = compileSchema(media.schema);
+      expect(Object.keys(media.examples ?? {}).length, name).toBeGreaterThan(0);
+      for (const [example, { value }] of Object.entries(media.examples ?? {})) expect(validate(value), `${name} example ${example}`).toBe(true);
+      expect(operation.parameters?.map((p) => deref(p).name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+    }
+    // The event types an endpoint may subscribe to are exactly the catalog's, and each payload covers its share.
+    const eventTypes = (spec.components.schemas.EventType as { enum: string[] }).enum;
+    expect([...eventTypes].sort()).toEqual([...EVENT_TYPES].sort());
+    const payloadTypes = ['CreditLineWebhookEvent', 'WebhookEndpointEvent'].flatMap(
+      (name) => ((spec.components.schemas[name] as { properties: { type: { enum: string[] } } }).properties.type.enum),
+    );
+    expect(payloadTypes.sort()).toEqual([...EVENT_TYPES].sort());
+    const secret = compileSchema({ $ref: '#/components/schemas/WebhookSecret' });
+    expect(secret(generateSecret())).toBe(true);
+    expect(secret('whsec_short')).toBe(false);
+  });
+
   it('describes money as 7-decimal strings, rates as basis points and wallets as StrKeys', () => {
     const amountIn = compileSchema({ $ref: '#/components/schemas/AmountInput' });
     for (const ok of ['1', '125.5', '0.0000001', '100000']) expect(amountIn(ok), ok).toBe(true);
@@ -220,7 +295,8 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
   let api: ReturnType<typeof apiFor>;
   beforeAll(async () => {
     // Production's wallet-auth mode, so the contract is checked as borrowers will meet it.
-    t = await createTestApp(kind, { WALLET_AUTH: 'required' });
+    // A one-step retry schedule, so a failing webhook delivery dies after its second attempt.
+    t = await createTestApp(kind, { WALLET_AUTH: 'required', WEBHOOK_RETRY_SCHEDULE: '1ms' });
     api = apiFor(t.app);
   });
   afterAll(() => t.close());
@@ -664,6 +740,314 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     expect((await call('post', DRAW, { id }, (r) => r.set(headers).set('idempotency-key', 'slow-draw').send({ amount: '10' }))).headers['idempotency-replayed']).toBe('true');
   });
 
+  it('manages webhook endpoints, delivers signed events and dead-letters failures, every response as documented', async () => {
+    const { call } = api;
+    const webhooks = t.container.services.webhooks;
+    const dispatch = () => webhooks.dispatch('spec-worker');
+    // The events of the tests above go nowhere: no endpoint exists yet.
+    while ((await webhooks.fanOut()) > 0);
+    const receiver = await startReceiver();
+    try {
+      const body = { url: receiver.url, eventTypes: ['credit_line.created', 'credit_line.drawn'], description: 'spec receiver' };
+
+      // --- what creating refuses ---------------------------------------------------------------------------
+      expect((await call('post', WEBHOOKS, {}, (r) => r.send(body))).status).toBe(401);
+      expect((await call('post', WEBHOOKS, {}, (r) => r.set(client).send(body))).body.error.code).toBe('admin_required');
+      const badTypes = await call('post', WEBHOOKS, {}, (r) => r.set(admin).send({ ...body, eventTypes: ['credit_line.created', 'credit_line.exploded'] }));
+      expect(badTypes.status).toBe(400);
+      expect(badTypes.body.error.details).toEqual([expect.objectContaining({ field: 'eventTypes.1', rule: 'enum' })]);
+      expect((await call('post', WEBHOOKS, {}, (r) => r.set(admin).send({ ...body, eventTypes: 'credit_line.created' }))).status).toBe(400);
+      const invalid = await call('post', WEBHOOKS, {}, (r) => r.set(admin).send({ eventTypes: [], secret: 'whsec_mine' }));
+      expect(invalid.status).toBe(400);
+      expect(invalid.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(['secret', 'url']);
+      expect((await call('post', WEBHOOKS, {}, (r) => r.set(admin).set('content-type', 'application/json').send('{"url":'))).body.error.code).toBe('malformed_json');
+      expect((await call('post', WEBHOOKS, {}, (r) => r.set(admin).set('idempotency-key', 'has a space').send(body))).status).toBe(400);
+      expect((await call('post', WEBHOOKS, {}, (r) => r.set(admin).set('content-type', 'text/plain').send(receiver.url))).status).toBe(415);
+      expect((await call('post', WEBHOOKS, {}, (r) => r.set(admin).send({ ...body, description: TOO_BIG }))).status).toBe(413);
+      for (const url of ['not a url', 'ftp://example.com/hooks']) {
+        const unsafe = await call('post', WEBHOOKS, {}, (r) => r.set(admin).send({ ...body, url }));
+        expect(unsafe.status, url).toBe(422);
+        expect(unsafe.body.error).toMatchObject({ code: 'unsafe_webhook_url', details: { field: 'url' } });
+      }
+
+      // --- creating, idempotently: the only response with the secret -----------------------------------------
+      const created = await call('post', WEBHOOKS, {}, (r) => r.set(admin).set('idempotency-key', `webhook-${kind}`).send(body));
+      expect(created.status).toBe(201);
+      expect(created.body.data).toMatchObject({ ...body, enabled: true, disabledReason: null, failingSince: null, previousSecretExpiresAt: null });
+      expect(created.body.data.secret).toMatch(/^whsec_/);
+      const id = created.body.data.id as string;
+      const firstSecret = created.body.data.secret as string;
+      const replayed = await call('post', WEBHOOKS, {}, (r) => r.set(admin).set('idempotency-key', `webhook-${kind}`).send(body));
+      expect(replayed.headers['idempotency-replayed']).toBe('true');
+      expect(replayed.body).toEqual(created.body);
+      const reused = await call('post', WEBHOOKS, {}, (r) => r.set(admin).set('idempotency-key', `webhook-${kind}`).send({ ...body, enabled: false }));
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('idempotency_key_reused');
+
+      // a retry while the first request with its key is still running
+      const service = t.container.services.webhooks;
+      const create = service.create.bind(service);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let entered!: () => void;
+      const started = new Promise<void>((resolve) => (entered = resolve));
+      vi.spyOn(service, 'create').mockImplementationOnce(async (...args) => {
+        entered();
+        await gate;
+        return create(...args);
+      });
+      const slowBody = { url: receiver.url, eventTypes: ['credit_line.closed'] };
+      const slow = call('post', WEBHOOKS, {}, (r) => r.set(admin).set('idempotency-key', 'slow-webhook').send(slowBody));
+      await started;
+      const inFlight = await call('post', WEBHOOKS, {}, (r) => r.set(admin).set('idempotency-key', 'slow-webhook').send(slowBody));
+      expect(inFlight.status).toBe(409);
+      expect(inFlight.body.error.code).toBe('idempotency_request_in_flight');
+      release();
+      const slowCreated = await slow;
+      expect(slowCreated.status).toBe(201);
+      expect((await call('delete', WEBHOOK, { id: slowCreated.body.data.id }, (r) => r.set(admin))).body.data).toEqual({ id: slowCreated.body.data.id, deleted: true });
+
+      // --- reading: never a secret ---------------------------------------------------------------------------
+      const list = await call('get', WEBHOOKS, {}, (r) => r.set(admin));
+      expect(list.status).toBe(200);
+      expect(list.body.data.items.map((e: { id: string }) => e.id)).toEqual([id]);
+      expect(JSON.stringify(list.body)).not.toContain('whsec_');
+      expect((await call('get', WEBHOOKS, {}, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', WEBHOOKS)).status).toBe(401);
+      const read = await call('get', WEBHOOK, { id }, (r) => r.set(admin));
+      expect(read.status).toBe(200);
+      expect(read.body.data).not.toHaveProperty('secret');
+      const { secret: _secret, ...publicCreated } = created.body.data as Record<string, unknown>;
+      expect(read.body.data).toEqual(publicCreated);
+      const unknownEndpoint = await call('get', WEBHOOK, { id: UNKNOWN_LINE }, (r) => r.set(admin));
+      expect(unknownEndpoint.status).toBe(404);
+      expect(unknownEndpoint.body.error.details).toEqual({ resource: 'Webhook endpoint' });
+      expect((await call('get', WEBHOOK, { id: 'not-a-uuid' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('get', WEBHOOK, { id }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', WEBHOOK, { id })).status).toBe(401);
+
+      // --- changing --------------------------------------------------------------------------------------------
+      const described = await call('patch', WEBHOOK, { id }, (r) => r.set(admin).send({ description: 'the spec receiver' }));
+      expect(described.status).toBe(200);
+      expect(described.body.data).toMatchObject({ description: 'the spec receiver', eventTypes: body.eventTypes, url: receiver.url });
+      expect((await call('patch', WEBHOOK, { id }, (r) => r.set(admin).send({ description: null }))).body.data.description).toBeNull();
+      const noChange = await call('patch', WEBHOOK, { id }, (r) => r.set(admin).send({}));
+      expect(noChange.status).toBe(400);
+      expect(noChange.body.error.details[0].rule).toBe('at_least_one');
+      expect((await call('patch', WEBHOOK, { id }, (r) => r.set(admin).send({ eventTypes: ['credit_line.nope'] }))).status).toBe(400);
+      expect((await call('patch', WEBHOOK, { id }, (r) => r.set(admin).send({ enabled: 'yes' }))).status).toBe(400);
+      expect((await call('patch', WEBHOOK, { id: 'nope' }, (r) => r.set(admin).send({ enabled: true }))).status).toBe(400);
+      const unsafePatch = await call('patch', WEBHOOK, { id }, (r) => r.set(admin).send({ url: 'gopher://example.com/hooks' }));
+      expect(unsafePatch.status).toBe(422);
+      expect(unsafePatch.body.error).toMatchObject({ code: 'unsafe_webhook_url', details: { field: 'url' } });
+      expect((await call('patch', WEBHOOK, { id: UNKNOWN_LINE }, (r) => r.set(admin).send({ enabled: true }))).status).toBe(404);
+      expect((await call('patch', WEBHOOK, { id }, (r) => r.set(client).send({ enabled: true }))).status).toBe(403);
+      expect((await call('patch', WEBHOOK, { id }, (r) => r.send({ enabled: true }))).status).toBe(401);
+      expect((await call('patch', WEBHOOK, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('patch', WEBHOOK, { id }, (r) => r.set(admin).send({ description: TOO_BIG }))).status).toBe(413);
+
+      // --- rotating the secret: the old one keeps signing for 24 h -------------------------------------------------
+      const rotated = await call('post', ROTATE_SECRET, { id }, (r) => r.set(admin));
+      expect(rotated.status).toBe(200);
+      const secret = rotated.body.data.secret as string;
+      expect(secret).not.toBe(firstSecret);
+      const overlapMs = Date.parse(rotated.body.data.previousSecretExpiresAt) - Date.now();
+      expect(overlapMs).toBeGreaterThan(24 * 3_600_000 - 60_000);
+      expect(overlapMs).toBeLessThanOrEqual(24 * 3_600_000);
+      expect((await call('post', ROTATE_SECRET, { id: UNKNOWN_LINE }, (r) => r.set(admin))).status).toBe(404);
+      expect((await call('post', ROTATE_SECRET, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('post', ROTATE_SECRET, { id }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('post', ROTATE_SECRET, { id })).status).toBe(401);
+      expect((await call('post', ROTATE_SECRET, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', ROTATE_SECRET, { id }, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+
+      // --- a test event, signed with both secrets ------------------------------------------------------------------
+      const tested = await call('post', TEST_WEBHOOK, { id }, (r) => r.set(admin));
+      expect(tested.status).toBe(200);
+      expect(tested.body.data).toMatchObject({ ok: true, statusCode: 200, error: null });
+      const testEvent = receiver.last();
+      expectMatchesWebhook('webhookEndpointEvent', testEvent);
+      expect(testEvent.body).toMatchObject({ id: tested.body.data.eventId, type: 'webhook.test', data: { endpointId: id } });
+      expect(testEvent.headers['webhook-id']).toBe(tested.body.data.eventId);
+      expect(String(testEvent.headers['webhook-signature']).split(' ')).toHaveLength(2);
+      expect(verifySignature(secret, testEvent)).toEqual(testEvent.body);
+      expect(verifySignature(firstSecret, testEvent)).toEqual(testEvent.body);
+      expect(() => verifySignature(generateSecret(), testEvent)).toThrow();
+      receiver.answer(503);
+      expect((await call('post', TEST_WEBHOOK, { id }, (r) => r.set(admin))).body.data).toMatchObject({ ok: false, statusCode: 503, error: null });
+      receiver.answer(200);
+      expect((await call('patch', WEBHOOK, { id }, (r) => r.set(admin).send({ url: 'http://127.0.0.1:1/hooks' }))).status).toBe(200);
+      const unreachable = await call('post', TEST_WEBHOOK, { id }, (r) => r.set(admin));
+      expect(unreachable.body.data).toMatchObject({ ok: false, statusCode: null, error: expect.any(String) });
+      expect((await call('patch', WEBHOOK, { id }, (r) => r.set(admin).send({ url: receiver.url }))).status).toBe(200);
+      expect((await call('post', TEST_WEBHOOK, { id: UNKNOWN_LINE }, (r) => r.set(admin))).status).toBe(404);
+      expect((await call('post', TEST_WEBHOOK, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('post', TEST_WEBHOOK, { id }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('post', TEST_WEBHOOK, { id })).status).toBe(401);
+      expect((await call('post', TEST_WEBHOOK, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', TEST_WEBHOOK, { id }, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+
+      // --- a credit line event becomes a delivery; the receiver fails it twice and it dies ---------------------------
+      receiver.answer(500);
+      const line = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: Keypair.random().publicKey(), creditLimit: '100', interestRateBps: 100 }));
+      expect(line.status).toBe(201);
+      expect(await webhooks.fanOut()).toBe(1);
+      expect(await dispatch()).toBe(1);
+      const event = receiver.last();
+      expectMatchesWebhook('creditLineEvent', event);
+      expect(event.body).toMatchObject({ type: 'credit_line.created', data: { creditLine: line.body.data } });
+      expect(event.headers['webhook-id']).toBe(event.body.id);
+      expect(verifySignature(secret, event)).toEqual(event.body);
+
+      const retrying = await call('get', DELIVERIES, { id }, (r) => r.set(admin));
+      expect(retrying.status).toBe(200);
+      expect(retrying.body.data.items).toHaveLength(1);
+      const deliveryId = retrying.body.data.items[0].id as string;
+      expect(retrying.body.data.items[0]).toMatchObject({
+        endpointId: id,
+        eventId: event.body.id,
+        eventType: 'credit_line.created',
+        status: 'retrying',
+        attempts: 1,
+        maxAttempts: 2,
+        lastResponseCode: 500,
+        lastError: 'HTTP 500',
+        nextAttemptAt: expect.any(String),
+      });
+      expect((await call('get', WEBHOOK, { id }, (r) => r.set(admin))).body.data.failingSince).toEqual(expect.any(String));
+
+      await sleep(10);
+      expect(await dispatch()).toBe(1);
+      expect(receiver.last().headers['webhook-id']).toBe(event.body.id);
+      const dead = await call('get', DELIVERIES, { id }, (r) => r.set(admin).query({ limit: 1 }));
+      expect(dead.body.data).toMatchObject({
+        items: [{ id: deliveryId, status: 'dead', attempts: 2, lastResponseCode: 500, nextAttemptAt: null, lastAttemptAt: expect.any(String) }],
+        nextCursor: null,
+      });
+      expect(dead.body.data.items[0].lastError).toMatch(/HTTP 500/);
+      for (const query of [{ limit: 0 }, { limit: 101 }, { cursor: 'not-a-cursor' }, { status: 'dead' }]) {
+        expect((await call('get', DELIVERIES, { id }, (r) => r.set(admin).query(query))).status, JSON.stringify(query)).toBe(400);
+      }
+      expect((await call('get', DELIVERIES, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('get', DELIVERIES, { id: UNKNOWN_LINE }, (r) => r.set(admin))).status).toBe(404);
+      expect((await call('get', DELIVERIES, { id }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', DELIVERIES, { id })).status).toBe(401);
+
+      // --- the dead letter, and retrying its job ---------------------------------------------------------------------
+      const deadJobs = await call('get', JOBS, {}, (r) => r.set(admin).query({ status: 'dead', queue: 'webhook.delivery' }));
+      expect(deadJobs.status).toBe(200);
+      expect(deadJobs.body.data.items).toContainEqual(
+        expect.objectContaining({ id: deliveryId, queue: 'webhook.delivery', subject: id, status: 'dead', attempts: 2, maxAttempts: 2, finishedAt: expect.any(String) }),
+      );
+      expect((await call('get', JOBS, {}, (r) => r.set(admin))).body.data.items.map((j: { id: string }) => j.id)).toContain(deliveryId);
+      expect((await call('get', JOBS, {}, (r) => r.set(admin).query({ status: 'queued', limit: 5 }))).status).toBe(200);
+      for (const query of [{ status: 'buried' }, { limit: 0 }, { queue: 'q'.repeat(65) }, { cursor: 'not-a-cursor' }, { subject: id }]) {
+        expect((await call('get', JOBS, {}, (r) => r.set(admin).query(query))).status, JSON.stringify(query)).toBe(400);
+      }
+      expect((await call('get', JOBS, {}, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', JOBS)).status).toBe(401);
+
+      const retried = await call('post', RETRY_JOB, { id: deliveryId }, (r) => r.set(admin));
+      expect(retried.status).toBe(202);
+      expect(retried.body.data).toMatchObject({ id: deliveryId, status: 'queued', attempts: 0, finishedAt: null });
+      const notFinished = await call('post', RETRY_JOB, { id: deliveryId }, (r) => r.set(admin));
+      expect(notFinished.status).toBe(409);
+      expect(notFinished.body.error).toMatchObject({ code: 'job_not_finished', details: { currentStatus: 'queued' } });
+      const unknownJob = await call('post', RETRY_JOB, { id: UNKNOWN_LINE }, (r) => r.set(admin));
+      expect(unknownJob.status).toBe(404);
+      expect(unknownJob.body.error.details).toEqual({ resource: 'Job' });
+      expect((await call('post', RETRY_JOB, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('post', RETRY_JOB, { id: deliveryId }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('post', RETRY_JOB, { id: deliveryId })).status).toBe(401);
+      expect((await call('post', RETRY_JOB, { id: deliveryId }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', RETRY_JOB, { id: deliveryId }, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+
+      // --- replaying: not while it is on its way; the same event again once it is delivered -------------------------
+      const pending = await call('post', REPLAY, { id: deliveryId }, (r) => r.set(admin));
+      expect(pending.status).toBe(409);
+      expect(pending.body.error).toMatchObject({ code: 'delivery_pending', details: { currentStatus: 'queued' } });
+      receiver.answer(200);
+      expect(await dispatch()).toBe(1);
+      const delivered = await call('get', DELIVERIES, { id }, (r) => r.set(admin));
+      expect(delivered.body.data.items[0]).toMatchObject({ id: deliveryId, status: 'delivered', attempts: 1, lastResponseCode: 200, lastError: null, nextAttemptAt: null });
+      expect((await call('get', WEBHOOK, { id }, (r) => r.set(admin))).body.data.failingSince).toBeNull();
+
+      const replay = await call('post', REPLAY, { id: deliveryId }, (r) => r.set(admin));
+      expect(replay.status).toBe(202);
+      expect(replay.body.data).toMatchObject({ id: deliveryId, eventId: event.body.id, status: 'pending', attempts: 0, nextAttemptAt: expect.any(String) });
+      expect((await call('post', REPLAY, { id: deliveryId }, (r) => r.set(admin))).body.error.code).toBe('delivery_pending');
+      expect(await dispatch()).toBe(1);
+      const resent = receiver.last();
+      expect({ id: resent.headers['webhook-id'], body: resent.raw }).toEqual({ id: event.body.id, body: event.raw });
+      expect(verifySignature(secret, resent)).toEqual(event.body);
+      const unknownDelivery = await call('post', REPLAY, { id: UNKNOWN_LINE }, (r) => r.set(admin));
+      expect(unknownDelivery.status).toBe(404);
+      expect(unknownDelivery.body.error.details).toEqual({ resource: 'Webhook delivery' });
+      expect((await call('post', REPLAY, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('post', REPLAY, { id: deliveryId }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('post', REPLAY, { id: deliveryId })).status).toBe(401);
+      expect((await call('post', REPLAY, { id: deliveryId }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', REPLAY, { id: deliveryId }, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+
+      // --- deleting -------------------------------------------------------------------------------------------------------
+      expect((await call('delete', WEBHOOK, { id }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('delete', WEBHOOK, { id })).status).toBe(401);
+      expect((await call('delete', WEBHOOK, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('delete', WEBHOOK, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('delete', WEBHOOK, { id }, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+      const deleted = await call('delete', WEBHOOK, { id }, (r) => r.set(admin));
+      expect(deleted.status).toBe(200);
+      expect(deleted.body.data).toEqual({ id, deleted: true });
+      expect((await call('delete', WEBHOOK, { id }, (r) => r.set(admin))).status).toBe(404);
+      expect((await call('get', WEBHOOK, { id }, (r) => r.set(admin))).status).toBe(404);
+      expect((await call('get', DELIVERIES, { id }, (r) => r.set(admin))).status).toBe(404);
+      const orphan = await call('post', REPLAY, { id: deliveryId }, (r) => r.set(admin));
+      expect(orphan.status).toBe(409);
+      expect(orphan.body.error.code).toBe('endpoint_missing');
+
+      // --- the audit log never holds a secret -----------------------------------------------------------------------------
+      const audit = await call('get', AUDIT, {}, (r) => r.set(admin).query({ targetType: 'webhook_endpoint', targetId: id }));
+      const actions = audit.body.data.items.map((e: { action: string }) => e.action);
+      expect([actions[0], actions.at(-1)]).toEqual(['webhook.delete', 'webhook.create']);
+      expect(actions).toContain('webhook.rotate_secret');
+      expect(JSON.stringify(audit.body)).not.toContain('whsec_');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('refuses webhook URLs into the private network unless they are allowed', async () => {
+    const strict = await createTestApp('memory', { WEBHOOK_ALLOW_PRIVATE_URLS: 'false' });
+    try {
+      const { call } = apiFor(strict.app, api.seen);
+      for (const url of [
+        'http://127.0.0.1:8080/hooks',
+        'http://localhost/hooks',
+        'http://169.254.169.254/latest/meta-data',
+        'http://10.1.2.3/hooks',
+        'http://[::1]/hooks',
+        'http://[::ffff:127.0.0.1]/hooks',
+        'http://[::ffff:a00:1]/hooks',
+        'http://user:secret@93.184.215.14/hooks',
+      ]) {
+        const refused = await call('post', WEBHOOKS, {}, (r) => r.set(admin).send({ url }));
+        expect(refused.status, url).toBe(422);
+        expect(refused.body.error).toMatchObject({ code: 'unsafe_webhook_url', details: { field: 'url' } });
+      }
+      // Public address literals need no DNS lookup.
+      for (const url of ['http://[2606:4700:4700::1111]/hooks', 'http://[::ffff:93.184.215.14]/hooks']) {
+        expect((await call('post', WEBHOOKS, {}, (r) => r.set(admin).send({ url }))).status, url).toBe(201);
+      }
+      const created = await call('post', WEBHOOKS, {}, (r) => r.set(admin).send({ url: 'http://93.184.215.14/hooks' }));
+      expect(created.status).toBe(201);
+      const moved = await call('patch', WEBHOOK, { id: created.body.data.id }, (r) => r.set(admin).send({ url: 'http://192.168.1.10/hooks' }));
+      expect(moved.status).toBe(422);
+      expect(moved.body.error.code).toBe('unsafe_webhook_url');
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('produced, for every operation, a success and every documented status but 429 and 500', () => {
     const neverSucceeded = specOperations()
       .map(({ method, path }) => key(method, path))
@@ -678,7 +1062,7 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     );
     expect(missing, 'documented statuses the scenario never produced').toEqual([]);
     const statuses = new Set([...api.seen.values()].flatMap((s) => [...s]));
-    for (const status of [200, 201, 301, 400, 401, 403, 404, 409, 413, 415, 422, 500, 503]) expect(statuses, String(status)).toContain(status);
+    for (const status of [200, 201, 202, 301, 400, 401, 403, 404, 409, 413, 415, 422, 500, 503]) expect(statuses, String(status)).toContain(status);
   });
 });
 
@@ -694,6 +1078,8 @@ describe('rate limits as documented', () => {
     ['get', AUDIT, admin],
     ['post', LINES, admin],
     ['get', CHALLENGE, client],
+    ['get', WEBHOOKS, admin],
+    ['get', JOBS, admin],
   ] as const)('%s %s answers 429 with Retry-After once the bucket is empty', async (method, path, headers) => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {

@@ -34,6 +34,8 @@ export interface OpenApiOperation extends Json {
 export interface OpenApiDoc extends Json {
   openapi: string;
   paths: Record<string, Record<string, unknown>>;
+  /** OpenAPI 3.1: the requests this API sends to subscribers, by name. */
+  webhooks?: Record<string, Record<string, unknown>>;
   components: { schemas: Record<string, Json> } & Json;
 }
 
@@ -248,6 +250,56 @@ export function expectMatchesSpec(method: string, expressPath: string, res: Http
 export function expectMatchesComponent(name: string, value: unknown): void {
   const validate = componentSchema(name);
   if (!validate(value)) throw new SpecMismatchError(`value does not match components.schemas.${name}:\n${describeErrors(validate.errors)}\n${JSON.stringify(value, null, 2)}`);
+}
+
+/** Every `{ name, method, operation }` of the document's `webhooks` section (what subscribers receive). */
+export function specWebhooks(doc: OpenApiDoc = spec): Array<{ name: string; method: string; operation: OpenApiOperation }> {
+  return Object.entries(doc.webhooks ?? {}).flatMap(([name, item]) =>
+    HTTP_METHODS.filter((method) => item[method] !== undefined).map((method) => ({ name, method, operation: item[method] as OpenApiOperation })),
+  );
+}
+
+/** What a webhook receiver got: the request's headers (lower-case names) and its raw body. */
+export interface ReceivedWebhook {
+  headers: Record<string, string | string[] | undefined>;
+  raw: string;
+}
+
+/**
+ * Asserts that a request this API sent to a subscriber is one the `webhooks` section declares under `name`:
+ * every required header parameter is present, every header matches its schema, and the JSON body
+ * validates against the declared request body.
+ */
+export function expectMatchesWebhook(name: string, received: ReceivedWebhook): void {
+  const entry = specWebhooks().find((w) => w.name === name && w.method === 'post');
+  if (!entry) throw new SpecMismatchError(`openapi.yaml declares no webhook ${name} (POST)`);
+  const problems: string[] = [];
+  for (const raw of entry.operation.parameters ?? []) {
+    const parameter = deref(raw);
+    if (parameter.in !== 'header') continue;
+    const actual = received.headers[String(parameter.name).toLowerCase()];
+    if (actual === undefined) {
+      if (parameter.required === true) problems.push(`required header ${String(parameter.name)} is missing`);
+      continue;
+    }
+    const value = Array.isArray(actual) ? actual.join(', ') : actual;
+    const validate = compileSchema(parameter.schema);
+    if (!validate(headerValue(parameter.schema as Json, value))) problems.push(`header ${String(parameter.name)}: ${JSON.stringify(value)} does not match:\n${describeErrors(validate.errors)}`);
+  }
+  const media = ((deref(entry.operation.requestBody).content ?? {}) as Record<string, Json>)['application/json'];
+  if (!media) {
+    problems.push('no application/json request body is declared');
+  } else {
+    let body: unknown;
+    try {
+      body = JSON.parse(received.raw);
+    } catch {
+      problems.push('the body is not JSON');
+    }
+    const validate = compileSchema(media.schema);
+    if (body !== undefined && !validate(body)) problems.push(`body does not match the declared schema:\n${describeErrors(validate.errors)}`);
+  }
+  if (problems.length > 0) throw new SpecMismatchError(`webhook ${name} does not match openapi.yaml:\n- ${problems.join('\n- ')}\nbody: ${received.raw}`);
 }
 
 /** Every `$ref` in the document, with whether it resolves. */

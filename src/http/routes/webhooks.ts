@@ -60,7 +60,8 @@ export function webhookRoutes(webhooks: WebhookService): RouteDefinition[] {
       method: 'get',
       path: '/api/webhooks',
       access: 'admin',
-      async handler(_req, res) {
+      async handler(req, res) {
+        parse(z.strictObject({}), req.query, 'query');
         sendData(res, 200, { items: (await webhooks.list()).map(publicView) });
       },
     },
