@@ -7,8 +7,8 @@ import type { Queryable } from './db.js';
 export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: string[] }> = {
   schema_migrations: { columns: ['name', 'checksum', 'applied_at'] },
   credit_lines: {
-    columns: ['id', 'wallet_address', 'currency', 'credit_limit', 'interest_rate_bps', 'utilized', 'accrued_interest', 'status', 'last_accrual_at', 'created_at', 'updated_at'],
-    indexes: ['credit_lines_one_open_per_wallet', 'credit_lines_created_idx', 'credit_lines_wallet_created_idx', 'credit_lines_status_created_idx'],
+    columns: ['id', 'wallet_address', 'currency', 'credit_limit', 'interest_rate_bps', 'utilized', 'accrued_interest', 'status', 'last_accrual_at', 'created_at', 'updated_at', 'contract_id', 'risk_score'],
+    indexes: ['credit_lines_one_open_per_wallet', 'credit_lines_created_idx', 'credit_lines_wallet_created_idx', 'credit_lines_status_created_idx', 'credit_lines_chain_identity'],
   },
   credit_transactions: {
     columns: ['id', 'seq', 'credit_line_id', 'type', 'amount', 'interest_amount', 'principal_amount', 'utilized_after', 'created_at'],
@@ -44,6 +44,24 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
   },
   webhook_endpoints: {
     columns: ['id', 'url', 'description', 'event_types', 'enabled', 'secret', 'previous_secret', 'previous_secret_expires_at', 'disabled_reason', 'failing_since', 'created_at', 'updated_at'],
+  },
+  chain_events: {
+    columns: ['event_id', 'contract_id', 'ledger', 'ledger_closed_at', 'tx_hash', 'topic', 'name', 'payload', 'raw_value', 'status', 'error', 'ingested_at'],
+    indexes: ['chain_events_ledger_idx', 'chain_events_attention_idx'],
+  },
+  chain_cursors: { columns: ['name', 'cursor', 'last_ledger', 'updated_at'] },
+  chain_gaps: { columns: ['id', 'source', 'from_ledger', 'to_ledger', 'detected_at', 'reconciliation_run_id'] },
+  reconciliation_runs: {
+    columns: ['id', 'trigger', 'status', 'contract_id', 'lines_checked', 'drift_count', 'error', 'started_at', 'finished_at'],
+    indexes: ['reconciliation_runs_started_idx'],
+  },
+  reconciliation_drifts: {
+    columns: ['id', 'run_id', 'credit_line_id', 'wallet_address', 'field', 'db_value', 'chain_value', 'severity', 'created_at'],
+    indexes: ['reconciliation_drifts_run_idx'],
+  },
+  incoming_payments: {
+    columns: ['id', 'paging_token', 'tx_hash', 'from_account', 'to_account', 'asset_code', 'asset_issuer', 'amount', 'memo', 'memo_type', 'created_at', 'status', 'recorded_at'],
+    indexes: ['incoming_payments_memo_idx'],
   },
   webhook_attempts: {
     columns: ['id', 'job_id', 'endpoint_id', 'status_code', 'error', 'latency_ms', 'created_at'],

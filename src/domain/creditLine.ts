@@ -1,7 +1,8 @@
 import { ConflictError, UnprocessableError } from './errors.js';
 import { formatAmount, maxBigint, minBigint } from './money.js';
 
-export const CREDIT_LINE_STATUSES = ['active', 'suspended', 'defaulted', 'closed'] as const;
+/** `restricted` comes only from the contract: a limit lowered below the balance (no draws until cured). */
+export const CREDIT_LINE_STATUSES = ['active', 'suspended', 'defaulted', 'closed', 'restricted'] as const;
 export type CreditLineStatus = (typeof CREDIT_LINE_STATUSES)[number];
 
 export const MAX_INTEREST_RATE_BPS = 10_000;
@@ -19,6 +20,10 @@ export interface CreditLine {
   status: CreditLineStatus;
   /** Accrual checkpoint; it only moves when interest of at least one unit is capitalised. */
   lastAccrualAt: Date;
+  /** Set when the line is bound to the Credit contract: the chain is then its ledger of record. */
+  contractId: string | null;
+  /** The contract's risk score (0..100, higher is riskier) for bound lines. */
+  riskScore: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -32,10 +37,10 @@ export const availableCredit = (line: Pick<CreditLine, 'creditLimit' | 'utilized
 export type CreditLineAction = 'suspend' | 'reinstate' | 'default' | 'close';
 
 const TRANSITIONS: Record<CreditLineAction, { from: readonly CreditLineStatus[]; to: CreditLineStatus }> = {
-  suspend: { from: ['active'], to: 'suspended' },
+  suspend: { from: ['active', 'restricted'], to: 'suspended' },
   reinstate: { from: ['suspended', 'defaulted'], to: 'active' },
-  default: { from: ['active', 'suspended'], to: 'defaulted' },
-  close: { from: ['active', 'suspended', 'defaulted'], to: 'closed' },
+  default: { from: ['active', 'suspended', 'restricted'], to: 'defaulted' },
+  close: { from: ['active', 'suspended', 'defaulted', 'restricted'], to: 'closed' },
 };
 
 /** The status an action leads to, or a 409 naming the current status when the transition is illegal. */

@@ -32,6 +32,10 @@ export interface CreditLineRepository {
   update(line: CreditLine): Promise<void>;
   /** Newest first, keyset-paginated on (createdAt, id). */
   list(filter: CreditLineFilter, page: Page<CreditLineCursor>): Promise<CreditLine[]>;
+  /** The line bound to the contract for this borrower, locked for update. */
+  findByChainIdentityForUpdate(contractId: string, walletAddress: string): Promise<CreditLine | null>;
+  /** Lines bound to a contract, in id order after `afterId` (for reconciliation in batches). */
+  listBound(contractId: string, page: { limit: number; afterId?: string }): Promise<CreditLine[]>;
 }
 
 export interface LedgerRepository {
@@ -208,6 +212,115 @@ export interface WalletAuthRepository {
   purgeExpired(now: Date): Promise<number>;
 }
 
+export const CHAIN_EVENT_STATUSES = ['applied', 'recorded', 'unknown', 'parked'] as const;
+/** applied: projected onto our state; recorded: kept, nothing to project; unknown: topic we do not know; parked: failed to apply. */
+export type ChainEventStatus = (typeof CHAIN_EVENT_STATUSES)[number];
+
+export interface ChainEventRecord {
+  eventId: string;
+  contractId: string;
+  ledger: number;
+  ledgerClosedAt: Date;
+  txHash: string;
+  topic: string[];
+  name: string;
+  payload: Record<string, unknown> | null;
+  rawValue: string;
+  status: ChainEventStatus;
+  error: string | null;
+  ingestedAt: Date;
+}
+
+export interface ChainCursor {
+  cursor: string | null;
+  lastLedger: number | null;
+}
+
+export interface ChainGap {
+  id: string;
+  source: string;
+  fromLedger: number;
+  toLedger: number;
+  detectedAt: Date;
+  reconciliationRunId: string | null;
+}
+
+export interface ChainRepository {
+  /** Inserts the events that are new (ON CONFLICT DO NOTHING) and returns their ids. */
+  insertEvents(events: ChainEventRecord[]): Promise<Set<string>>;
+  setEventStatus(eventId: string, status: ChainEventStatus, error: string | null): Promise<void>;
+  /** Reads the cursor and locks its row until the transaction ends (creating it if absent). */
+  lockCursor(name: string, now: Date): Promise<ChainCursor>;
+  getCursor(name: string): Promise<ChainCursor | null>;
+  /** Guarded update: moves the cursor only while it still holds `expected`; false means another writer moved it. */
+  advanceCursor(name: string, expected: string | null, next: ChainCursor, now: Date): Promise<boolean>;
+  recordGap(gap: ChainGap): Promise<void>;
+  listGaps(source: string, limit: number): Promise<ChainGap[]>;
+  linkGapsToRun(source: string, runId: string): Promise<number>;
+  countEventsByStatus(): Promise<Record<ChainEventStatus, number>>;
+  /** Ledgers of parked events: their lines need a reconciliation. */
+  parkedLedgers(limit: number): Promise<number[]>;
+}
+
+export const RECONCILIATION_STATUSES = ['running', 'clean', 'drift_found', 'failed'] as const;
+export type ReconciliationStatus = (typeof RECONCILIATION_STATUSES)[number];
+
+export interface ReconciliationRun {
+  id: string;
+  trigger: string;
+  status: ReconciliationStatus;
+  contractId: string | null;
+  linesChecked: number;
+  driftCount: number;
+  error: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+export interface Drift {
+  id: string;
+  runId: string;
+  creditLineId: string | null;
+  walletAddress: string;
+  field: string;
+  dbValue: string | null;
+  chainValue: string | null;
+  severity: 'critical' | 'warning';
+  createdAt: Date;
+}
+
+export interface ReconciliationRepository {
+  insertRun(run: ReconciliationRun): Promise<void>;
+  finishRun(run: ReconciliationRun): Promise<void>;
+  addDrifts(drifts: Drift[]): Promise<void>;
+  findRun(id: string): Promise<ReconciliationRun | null>;
+  drifts(runId: string): Promise<Drift[]>;
+  /** Newest first, keyset on (startedAt, id). */
+  listRuns(page: Page<{ startedAt: Date; id: string }>): Promise<ReconciliationRun[]>;
+}
+
+export interface IncomingPayment {
+  id: string;
+  pagingToken: string;
+  txHash: string;
+  fromAccount: string;
+  toAccount: string;
+  assetCode: string;
+  assetIssuer: string | null;
+  amount: bigint;
+  memo: string | null;
+  memoType: string | null;
+  createdAt: Date;
+  status: 'received' | 'applied' | 'unmatched';
+  recordedAt: Date;
+}
+
+export interface IncomingPaymentRepository {
+  /** Inserts the payments not seen before; returns how many were new. */
+  insert(payments: IncomingPayment[]): Promise<number>;
+  list(filter: { status?: IncomingPayment['status']; memo?: string }, limit: number): Promise<IncomingPayment[]>;
+}
+
 export interface Repositories {
   creditLines: CreditLineRepository;
   ledger: LedgerRepository;
@@ -217,6 +330,9 @@ export interface Repositories {
   walletAuth: WalletAuthRepository;
   jobs: JobRepository;
   webhooks: WebhookRepository;
+  chain: ChainRepository;
+  reconciliation: ReconciliationRepository;
+  incomingPayments: IncomingPaymentRepository;
 }
 
 /** A storage: committed reads, and a unit of work in which every write commits together or not at all. */

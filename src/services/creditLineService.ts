@@ -10,7 +10,7 @@ import {
   type CreditLineAction,
   type CreditLineStatus,
 } from '../domain/creditLine.js';
-import { NotFoundError, UnprocessableError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../domain/errors.js';
 import type { LedgerEntry, LedgerEntryType } from '../domain/ledger.js';
 import { formatAmount } from '../domain/money.js';
 import { auditSnapshot, creditLineToJson } from '../domain/serialization.js';
@@ -117,6 +117,8 @@ export class CreditLineService {
       lastAccrualAt: now,
       createdAt: now,
       updatedAt: now,
+      contractId: null,
+      riskScore: null,
     };
     await this.store.transaction(async (repos) => {
       if (meta.actor.kind !== 'admin') await this.ownership.assertCanAct(repos.walletAuth, meta.wallet, line.walletAddress);
@@ -251,6 +253,10 @@ export class CreditLineService {
     return this.store.transaction(async (repos) => {
       const locked = await repos.creditLines.findByIdForUpdate(id);
       if (!locked) throw new NotFoundError('Credit line', id);
+      if (locked.contractId) {
+        // The chain is this line's ledger of record; its state moves only through contract events.
+        throw new ConflictError('chain_bound', 'This line is bound to the Credit contract; its balance and status follow the chain', { contractId: locked.contractId });
+      }
       if (actingAs === 'borrower') await this.ownership.assertCanAct(repos.walletAuth, meta.wallet, locked.walletAddress);
       const now = this.clock();
       const { line: accrued, interest } = accrue(locked, now);

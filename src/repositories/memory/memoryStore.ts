@@ -1,6 +1,16 @@
 import type { CreditLine } from '../../domain/creditLine.js';
 import { inProcessExclusive } from '../../lib/inProcessExclusive.js';
 import { duplicateOpenLine } from '../postgres/creditLineRepository.js';
+import {
+  CHAIN_EVENT_STATUSES,
+  type ChainCursor,
+  type ChainEventRecord,
+  type ChainEventStatus,
+  type ChainGap,
+  type Drift,
+  type IncomingPayment,
+  type ReconciliationRun,
+} from '../repositories.js';
 import type {
   Job,
   WebhookAttempt,
@@ -35,6 +45,12 @@ interface State {
   jobs: Map<string, Job>;
   webhooks: Map<string, WebhookEndpoint>;
   attempts: WebhookAttempt[];
+  chainEvents: Map<string, ChainEventRecord>;
+  chainCursors: Map<string, ChainCursor>;
+  chainGaps: ChainGap[];
+  runs: Map<string, ReconciliationRun>;
+  drifts: Drift[];
+  incomingPayments: Map<string, IncomingPayment>;
   nextSeq: bigint;
 }
 
@@ -51,6 +67,12 @@ const emptyState = (): State => ({
   jobs: new Map(),
   webhooks: new Map(),
   attempts: [],
+  chainEvents: new Map(),
+  chainCursors: new Map(),
+  chainGaps: [],
+  runs: new Map(),
+  drifts: [],
+  incomingPayments: new Map(),
   nextSeq: 1n,
 });
 
@@ -70,7 +92,7 @@ function repositoriesOver(current: () => State): Repositories {
     creditLines: {
       async insert(line) {
         for (const other of current().lines.values()) {
-          if (other.walletAddress === line.walletAddress && other.status !== 'closed') throw duplicateOpenLine();
+          if (other.walletAddress === line.walletAddress && other.status !== 'closed' && line.status !== 'closed') throw duplicateOpenLine();
         }
         current().lines.set(line.id, structuredClone(line));
       },
@@ -84,6 +106,15 @@ function repositoriesOver(current: () => State): Repositories {
         }
         if (current().lines.has(line.id)) current().lines.set(line.id, structuredClone(line));
       },
+      findByChainIdentityForUpdate: async (contractId, walletAddress) =>
+        structuredClone([...current().lines.values()].find((l) => l.contractId === contractId && l.walletAddress === walletAddress) ?? null),
+      listBound: async (contractId, page) =>
+        structuredClone(
+          [...current().lines.values()]
+            .filter((l) => l.contractId === contractId && (page.afterId === undefined || l.id > page.afterId))
+            .sort((a, b) => (a.id < b.id ? -1 : 1))
+            .slice(0, page.limit),
+        ),
       async list(filter: CreditLineFilter, page: Page<CreditLineCursor>) {
         return [...current().lines.values()]
           .filter((line) => !filter.status || line.status === filter.status)
@@ -206,6 +237,97 @@ function repositoriesOver(current: () => State): Repositories {
         }
         return cancelled;
       },
+    },
+    chain: {
+      async insertEvents(events) {
+        const inserted = new Set<string>();
+        for (const event of events) {
+          if (current().chainEvents.has(event.eventId)) continue;
+          current().chainEvents.set(event.eventId, structuredClone(event));
+          inserted.add(event.eventId);
+        }
+        return inserted;
+      },
+      async setEventStatus(eventId, status, error) {
+        const event = current().chainEvents.get(eventId);
+        if (event) Object.assign(event, { status, error });
+      },
+      async lockCursor(name) {
+        if (!current().chainCursors.has(name)) current().chainCursors.set(name, { cursor: null, lastLedger: null });
+        return { ...current().chainCursors.get(name)! };
+      },
+      getCursor: async (name) => (current().chainCursors.has(name) ? { ...current().chainCursors.get(name)! } : null),
+      async advanceCursor(name, expected, next) {
+        const cursor = current().chainCursors.get(name);
+        if (!cursor || cursor.cursor !== expected) return false;
+        current().chainCursors.set(name, { ...next });
+        return true;
+      },
+      async recordGap(gap) {
+        current().chainGaps.push(structuredClone(gap));
+      },
+      listGaps: async (source, limit) =>
+        structuredClone(current().chainGaps.filter((g) => g.source === source).sort((a, b) => b.detectedAt.getTime() - a.detectedAt.getTime()).slice(0, limit)),
+      async linkGapsToRun(source, runId) {
+        let linked = 0;
+        for (const gap of current().chainGaps) {
+          if (gap.source === source && gap.reconciliationRunId === null) {
+            gap.reconciliationRunId = runId;
+            linked++;
+          }
+        }
+        return linked;
+      },
+      async countEventsByStatus() {
+        const counts = Object.fromEntries(CHAIN_EVENT_STATUSES.map((s) => [s, 0])) as Record<ChainEventStatus, number>;
+        for (const event of current().chainEvents.values()) counts[event.status]++;
+        return counts;
+      },
+      parkedLedgers: async (limit) =>
+        [...new Set([...current().chainEvents.values()].filter((e) => e.status === 'parked').map((e) => e.ledger))].sort((a, b) => a - b).slice(0, limit),
+    },
+    reconciliation: {
+      async insertRun(run) {
+        current().runs.set(run.id, structuredClone(run));
+      },
+      async finishRun(run) {
+        current().runs.set(run.id, structuredClone(run));
+      },
+      async addDrifts(drifts) {
+        current().drifts.push(...structuredClone(drifts));
+      },
+      findRun: async (id) => structuredClone(current().runs.get(id) ?? null),
+      drifts: async (runId) => structuredClone(current().drifts.filter((d) => d.runId === runId)),
+      listRuns: async (page) =>
+        structuredClone(
+          [...current().runs.values()]
+            .filter(
+              (r) =>
+                !page.after ||
+                r.startedAt.getTime() < page.after.startedAt.getTime() ||
+                (r.startedAt.getTime() === page.after.startedAt.getTime() && r.id < page.after.id),
+            )
+            .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.id < b.id ? 1 : -1))
+            .slice(0, page.limit),
+        ),
+    },
+    incomingPayments: {
+      async insert(payments) {
+        let inserted = 0;
+        for (const payment of payments) {
+          if (current().incomingPayments.has(payment.id)) continue;
+          current().incomingPayments.set(payment.id, structuredClone(payment));
+          inserted++;
+        }
+        return inserted;
+      },
+      list: async (filter, limit) =>
+        structuredClone(
+          [...current().incomingPayments.values()]
+            .filter((p) => (!filter.status || p.status === filter.status) && (!filter.memo || p.memo === filter.memo))
+            .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+            .slice(0, limit),
+        ),
     },
     webhooks: {
       async insert(endpoint) {

@@ -13,12 +13,14 @@ interface CreditLineRow {
   accrued_interest: string;
   status: CreditLineStatus;
   last_accrual_at: Date;
+  contract_id: string | null;
+  risk_score: number | null;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS =
-  'id, wallet_address, currency, credit_limit, interest_rate_bps, utilized, accrued_interest, status, last_accrual_at, created_at, updated_at';
+  'id, wallet_address, currency, credit_limit, interest_rate_bps, utilized, accrued_interest, status, last_accrual_at, created_at, updated_at, contract_id, risk_score';
 
 const toLine = (row: CreditLineRow): CreditLine => ({
   id: row.id,
@@ -32,6 +34,8 @@ const toLine = (row: CreditLineRow): CreditLine => ({
   lastAccrualAt: new Date(row.last_accrual_at),
   createdAt: new Date(row.created_at),
   updatedAt: new Date(row.updated_at),
+  contractId: row.contract_id,
+  riskScore: row.risk_score,
 });
 
 export const duplicateOpenLine = () =>
@@ -43,7 +47,7 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
   async insert(line: CreditLine): Promise<void> {
     try {
       await this.db.query(
-        `INSERT INTO credit_lines (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        `INSERT INTO credit_lines (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [
           line.id,
           line.walletAddress,
@@ -56,6 +60,8 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
           line.lastAccrualAt,
           line.createdAt,
           line.updatedAt,
+          line.contractId,
+          line.riskScore,
         ],
       );
     } catch (error) {
@@ -81,7 +87,7 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
       await this.db.query(
         `UPDATE credit_lines
             SET credit_limit = $2, interest_rate_bps = $3, utilized = $4, accrued_interest = $5,
-                status = $6, last_accrual_at = $7, updated_at = $8
+                status = $6, last_accrual_at = $7, updated_at = $8, contract_id = $9, risk_score = $10
           WHERE id = $1`,
         [
           line.id,
@@ -92,12 +98,30 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
           line.status,
           line.lastAccrualAt,
           line.updatedAt,
+          line.contractId,
+          line.riskScore,
         ],
       );
     } catch (error) {
       if (pgErrorCode(error) === PgErrorCode.uniqueViolation) throw duplicateOpenLine();
       throw error;
     }
+  }
+
+  async findByChainIdentityForUpdate(contractId: string, walletAddress: string): Promise<CreditLine | null> {
+    const { rows } = await this.db.query<CreditLineRow>(
+      `SELECT ${COLUMNS} FROM credit_lines WHERE contract_id = $1 AND wallet_address = $2 FOR UPDATE`,
+      [contractId, walletAddress],
+    );
+    return rows[0] ? toLine(rows[0]) : null;
+  }
+
+  async listBound(contractId: string, page: { limit: number; afterId?: string }): Promise<CreditLine[]> {
+    const { rows } = await this.db.query<CreditLineRow>(
+      `SELECT ${COLUMNS} FROM credit_lines WHERE contract_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,
+      [contractId, page.afterId ?? null, page.limit],
+    );
+    return rows.map(toLine);
   }
 
   async list(filter: CreditLineFilter, page: Page<CreditLineCursor>): Promise<CreditLine[]> {

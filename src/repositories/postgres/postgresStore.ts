@@ -1,7 +1,10 @@
 import type { Db, Queryable } from '../../db/db.js';
 import type { Repositories, Store } from '../repositories.js';
 import { PostgresAuditLogRepository } from './auditLogRepository.js';
+import { PostgresChainRepository } from './chainRepository.js';
 import { PostgresCreditLineRepository } from './creditLineRepository.js';
+import { PostgresIncomingPaymentRepository } from './incomingPaymentRepository.js';
+import { PostgresReconciliationRepository } from './reconciliationRepository.js';
 import { PostgresDomainEventRepository } from './domainEventRepository.js';
 import { PostgresIdempotencyRepository } from './idempotencyRepository.js';
 import { PostgresJobRepository } from './jobRepository.js';
@@ -18,6 +21,9 @@ const repositoriesOver = (db: Queryable): Repositories => ({
   walletAuth: new PostgresWalletAuthRepository(db),
   jobs: new PostgresJobRepository(db),
   webhooks: new PostgresWebhookRepository(db),
+  chain: new PostgresChainRepository(db),
+  reconciliation: new PostgresReconciliationRepository(db),
+  incomingPayments: new PostgresIncomingPaymentRepository(db),
 });
 
 /** The same SQL serves PostgreSQL (pg.Pool) and embedded PGlite. */

@@ -29,6 +29,8 @@ const line = (overrides: Partial<CreditLine> = {}): CreditLine => ({
   lastAccrualAt: t0,
   createdAt: t0,
   updatedAt: t0,
+  contractId: null,
+  riskScore: null,
   ...overrides,
 });
 
@@ -93,6 +95,10 @@ describe('state machine', () => {
     ['closed', 'reinstate', 'refused'],
     ['closed', 'default', 'refused'],
     ['closed', 'close', 'refused'],
+    ['restricted', 'suspend', 'suspended'],
+    ['restricted', 'reinstate', 'refused'],
+    ['restricted', 'default', 'defaulted'],
+    ['restricted', 'close', 'closed'],
   ];
 
   it.each(table)('%s + %s -> %s', (from, action, expected) => {

@@ -1,0 +1,13 @@
+DROP TABLE IF EXISTS incoming_payments;
+DROP TABLE IF EXISTS reconciliation_drifts;
+DROP TABLE IF EXISTS reconciliation_runs;
+DROP TABLE IF EXISTS chain_gaps;
+DROP TABLE IF EXISTS chain_cursors;
+DROP TABLE IF EXISTS chain_events;
+DROP INDEX IF EXISTS credit_lines_chain_identity;
+ALTER TABLE credit_lines DROP CONSTRAINT IF EXISTS credit_lines_accrued_within_balance;
+ALTER TABLE credit_lines ADD CONSTRAINT credit_lines_check CHECK (accrued_interest >= 0 AND accrued_interest <= utilized);
+ALTER TABLE credit_lines DROP CONSTRAINT credit_lines_status_check;
+ALTER TABLE credit_lines ADD CONSTRAINT credit_lines_status_check CHECK (status IN ('active', 'suspended', 'defaulted', 'closed'));
+ALTER TABLE credit_lines DROP COLUMN IF EXISTS risk_score;
+ALTER TABLE credit_lines DROP COLUMN IF EXISTS contract_id;
