@@ -91,7 +91,9 @@ function repositoriesOver(current: () => State): Repositories {
   return {
     creditLines: {
       async insert(line) {
+        if (current().lines.has(line.id)) throw new Error(`duplicate key: credit line ${line.id} exists`);
         for (const other of current().lines.values()) {
+          if (line.contractId && other.contractId === line.contractId && other.walletAddress === line.walletAddress) throw duplicateOpenLine();
           if (other.walletAddress === line.walletAddress && other.status !== 'closed' && line.status !== 'closed') throw duplicateOpenLine();
         }
         current().lines.set(line.id, structuredClone(line));
@@ -104,7 +106,9 @@ function repositoriesOver(current: () => State): Repositories {
             if (other.id !== line.id && other.walletAddress === line.walletAddress && other.status !== 'closed') throw duplicateOpenLine();
           }
         }
-        if (current().lines.has(line.id)) current().lines.set(line.id, structuredClone(line));
+        const stored = current().lines.get(line.id);
+        // Like the SQL UPDATE: identity and creation fields never change.
+        if (stored) current().lines.set(line.id, { ...structuredClone(line), walletAddress: stored.walletAddress, currency: stored.currency, createdAt: stored.createdAt });
       },
       findByChainIdentityForUpdate: async (contractId, walletAddress) =>
         structuredClone([...current().lines.values()].find((l) => l.contractId === contractId && l.walletAddress === walletAddress) ?? null),
@@ -127,6 +131,7 @@ function repositoriesOver(current: () => State): Repositories {
     },
     ledger: {
       async append(entry) {
+        if (!current().lines.has(entry.creditLineId)) throw new Error(`foreign key: credit line ${entry.creditLineId} does not exist`);
         const stored = { ...entry, seq: nextSeq() };
         current().ledger.push(stored);
         return structuredClone(stored);
@@ -381,7 +386,7 @@ function repositoriesOver(current: () => State): Repositories {
       },
       async complete(principal, key, responseStatus, responseBody) {
         const record = current().idempotency.get(idempotencyId(principal, key));
-        if (record) Object.assign(record, { status: 'completed', responseStatus, responseBody: structuredClone(responseBody) });
+        if (record) Object.assign(record, { status: 'completed', responseStatus, responseBody: structuredClone(responseBody ?? null) });
       },
       async release(principal, key) {
         const id = idempotencyId(principal, key);

@@ -38,6 +38,9 @@ const toLine = (row: CreditLineRow): CreditLine => ({
   riskScore: row.risk_score,
 });
 
+/** Either index means the wallet already has a line: open anywhere, or bound to this contract. */
+const DUPLICATE_LINE_CONSTRAINTS = new Set(['credit_lines_one_open_per_wallet', 'credit_lines_chain_identity']);
+
 export const duplicateOpenLine = () =>
   new ConflictError('duplicate_open_line', 'This wallet already has an open credit line; close it before opening another');
 
@@ -65,7 +68,7 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
         ],
       );
     } catch (error) {
-      if (pgErrorCode(error) === PgErrorCode.uniqueViolation && constraintName(error) === 'credit_lines_one_open_per_wallet') {
+      if (pgErrorCode(error) === PgErrorCode.uniqueViolation && DUPLICATE_LINE_CONSTRAINTS.has(constraintName(error) ?? '')) {
         throw duplicateOpenLine();
       }
       throw error;

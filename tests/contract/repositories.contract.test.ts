@@ -1,0 +1,765 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Keypair, StrKey } from '@stellar/stellar-sdk';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CreditLine, CreditLineStatus } from '../../src/domain/creditLine.js';
+import { ConflictError } from '../../src/domain/errors.js';
+import type { LedgerEntry } from '../../src/domain/ledger.js';
+import { I128_MAX } from '../../src/domain/money.js';
+import type { AuditEntry, DomainEvent, IdempotencyRecord, Store } from '../../src/repositories/repositories.js';
+import { openTestStore, STORAGE_KINDS } from '../support/databases.js';
+
+/**
+ * One contract, every storage: the in-memory store, embedded PGlite and (with TEST_DATABASE_URL) a
+ * real PostgreSQL must answer every repository call the same way.
+ */
+
+const wallet = () => Keypair.random().publicKey();
+const at = (iso: string) => new Date(iso);
+const T0 = at('2025-01-01T00:00:00.000Z');
+const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
+
+function makeLine(overrides: Partial<CreditLine> = {}): CreditLine {
+  const createdAt = overrides.createdAt ?? T0;
+  return {
+    id: randomUUID(),
+    walletAddress: wallet(),
+    currency: 'USDC',
+    creditLimit: 1_000_0000000n,
+    interestRateBps: 1200,
+    utilized: 0n,
+    accruedInterest: 0n,
+    status: 'active',
+    lastAccrualAt: createdAt,
+    contractId: null,
+    riskScore: null,
+    createdAt,
+    updatedAt: createdAt,
+    ...overrides,
+  };
+}
+
+function makeEntry(creditLineId: string, overrides: Partial<Omit<LedgerEntry, 'seq'>> = {}): Omit<LedgerEntry, 'seq'> {
+  return {
+    id: randomUUID(),
+    creditLineId,
+    type: 'draw',
+    amount: 10_0000000n,
+    interestAmount: 0n,
+    principalAmount: 10_0000000n,
+    utilizedAfter: 10_0000000n,
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function makeEvent(aggregateId: string, overrides: Partial<Omit<DomainEvent, 'seq'>> = {}): Omit<DomainEvent, 'seq'> {
+  return {
+    id: randomUUID(),
+    type: 'credit_line.drawn',
+    aggregateType: 'credit_line',
+    aggregateId,
+    payload: { amount: '10.0000000' },
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function makeAudit(overrides: Partial<Omit<AuditEntry, 'seq'>> = {}): Omit<AuditEntry, 'seq'> {
+  return {
+    id: randomUUID(),
+    actor: 'admin:abc123',
+    action: 'credit_line.suspend',
+    targetType: 'credit_line',
+    targetId: randomUUID(),
+    before: { status: 'active' },
+    after: { status: 'suspended' },
+    requestId: 'req-1',
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function makeClaim(overrides: Partial<Omit<IdempotencyRecord, 'status' | 'responseStatus' | 'responseBody'>> = {}) {
+  return {
+    principal: 'client:fingerprint',
+    key: `key-${randomUUID()}`,
+    requestHash: 'hash-a',
+    createdAt: T0,
+    expiresAt: minutes(60),
+    ...overrides,
+  };
+}
+
+/** Resolves when `work` throws the expected ConflictError code; fails with a readable message otherwise. */
+async function expectConflict(work: Promise<unknown>, code: string): Promise<void> {
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ConflictError ${code}`).toBeInstanceOf(ConflictError);
+  expect((error as ConflictError).code).toBe(code);
+  expect((error as ConflictError).status).toBe(409);
+}
+
+/** A promise plus the function that resolves it: lets a test hold a transaction open at a chosen point. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+const ids = (items: { id: string }[]) => items.map((item) => item.id);
+
+describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
+  let handle: Awaited<ReturnType<typeof openTestStore>>;
+  let store: Store;
+
+  beforeAll(async () => {
+    handle = await openTestStore(kind);
+  });
+  beforeEach(async () => {
+    store = await handle.reset();
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('credit lines', () => {
+    it('a line that was inserted is found by id with every field intact', async () => {
+      const line = makeLine({ currency: 'EURC', interestRateBps: 750, utilized: 5n, accruedInterest: 2n, lastAccrualAt: minutes(1), updatedAt: minutes(2) });
+      await store.repos.creditLines.insert(line);
+      expect(await store.repos.creditLines.findById(line.id)).toEqual(line);
+    });
+
+    it('an unknown id is not found, with or without a lock', async () => {
+      expect(await store.repos.creditLines.findById(randomUUID())).toBeNull();
+      expect(await store.transaction((repos) => repos.creditLines.findByIdForUpdate(randomUUID()))).toBeNull();
+    });
+
+    it('findByIdForUpdate inside a transaction returns the same line as findById', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      const locked = await store.transaction((repos) => repos.creditLines.findByIdForUpdate(line.id));
+      expect(locked).toEqual(line);
+    });
+
+    it('the line handed back is a copy: mutating it does not change what is stored', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      const found = (await store.repos.creditLines.findById(line.id))!;
+      found.utilized = 999n;
+      found.status = 'closed';
+      expect(await store.repos.creditLines.findById(line.id)).toEqual(line);
+    });
+
+    it('update persists the mutable terms, balances, status and timestamps', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      const updated: CreditLine = {
+        ...line,
+        creditLimit: 2_000_0000000n,
+        interestRateBps: 300,
+        utilized: 150_0000000n,
+        accruedInterest: 1_0000000n,
+        status: 'suspended',
+        lastAccrualAt: minutes(5),
+        updatedAt: minutes(6),
+      };
+      await store.repos.creditLines.update(updated);
+      expect(await store.repos.creditLines.findById(line.id)).toEqual(updated);
+    });
+
+    it('updating one line leaves the others untouched', async () => {
+      const a = makeLine();
+      const b = makeLine();
+      await store.repos.creditLines.insert(a);
+      await store.repos.creditLines.insert(b);
+      await store.repos.creditLines.update({ ...a, utilized: 7n, updatedAt: minutes(1) });
+      expect(await store.repos.creditLines.findById(b.id)).toEqual(b);
+    });
+
+    it('amounts up to the i128 maximum survive a round trip exactly', async () => {
+      const line = makeLine({ creditLimit: I128_MAX, utilized: I128_MAX, accruedInterest: I128_MAX - 1n });
+      await store.repos.creditLines.insert(line);
+      const found = (await store.repos.creditLines.findById(line.id))!;
+      expect(found.creditLimit).toBe(I128_MAX);
+      expect(found.utilized).toBe(I128_MAX);
+      expect(found.accruedInterest).toBe(I128_MAX - 1n);
+      expect(typeof found.creditLimit).toBe('bigint');
+
+      // And through update, from a small value up to the maximum and back down by one unit.
+      const small = makeLine({ creditLimit: 1n });
+      await store.repos.creditLines.insert(small);
+      await store.repos.creditLines.update({ ...small, creditLimit: I128_MAX, utilized: I128_MAX - 1n });
+      const grown = (await store.repos.creditLines.findById(small.id))!;
+      expect(grown.creditLimit).toBe(I128_MAX);
+      expect(grown.utilized).toBe(I128_MAX - 1n);
+      const [listed] = await store.repos.creditLines.list({ walletAddress: line.walletAddress }, { limit: 10 });
+      expect(listed?.creditLimit).toBe(I128_MAX);
+    });
+
+    it('a second open line for the same wallet is refused with duplicate_open_line', async () => {
+      const first = makeLine();
+      await store.repos.creditLines.insert(first);
+      const second = makeLine({ walletAddress: first.walletAddress });
+      await expectConflict(store.repos.creditLines.insert(second), 'duplicate_open_line');
+      expect(await store.repos.creditLines.findById(second.id)).toBeNull();
+    });
+
+    it.each<CreditLineStatus>(['suspended', 'defaulted'])('a %s line still blocks a new line for its wallet', async (status) => {
+      const first = makeLine({ status });
+      await store.repos.creditLines.insert(first);
+      await expectConflict(store.repos.creditLines.insert(makeLine({ walletAddress: first.walletAddress })), 'duplicate_open_line');
+    });
+
+    it('a closed line does not block a new line for the same wallet', async () => {
+      const old = makeLine();
+      await store.repos.creditLines.insert(old);
+      await store.repos.creditLines.update({ ...old, status: 'closed', updatedAt: minutes(1) });
+      const fresh = makeLine({ walletAddress: old.walletAddress, createdAt: minutes(2) });
+      await store.repos.creditLines.insert(fresh);
+      const lines = await store.repos.creditLines.list({ walletAddress: old.walletAddress }, { limit: 10 });
+      expect(lines.map((l) => [l.id, l.status])).toEqual([
+        [fresh.id, 'active'],
+        [old.id, 'closed'],
+      ]);
+    });
+
+    it('reopening a closed line while the wallet has another open line is refused with duplicate_open_line', async () => {
+      const old = makeLine();
+      await store.repos.creditLines.insert(old);
+      const closed = { ...old, status: 'closed' as const, updatedAt: minutes(1) };
+      await store.repos.creditLines.update(closed);
+      const current = makeLine({ walletAddress: old.walletAddress, createdAt: minutes(2) });
+      await store.repos.creditLines.insert(current);
+
+      await expectConflict(store.repos.creditLines.update({ ...closed, status: 'active', updatedAt: minutes(3) }), 'duplicate_open_line');
+      expect((await store.repos.creditLines.findById(old.id))?.status).toBe('closed');
+    });
+
+    it('an open line may be updated (status changes included) without conflicting with itself', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      await store.repos.creditLines.update({ ...line, status: 'suspended' });
+      await store.repos.creditLines.update({ ...line, status: 'defaulted' });
+      await store.repos.creditLines.update({ ...line, status: 'active' });
+      expect((await store.repos.creditLines.findById(line.id))?.status).toBe('active');
+    });
+
+    describe('list', () => {
+      // Seven lines, two pairs sharing a createdAt so the id tie-break matters.
+      let lines: CreditLine[];
+      let walletA: string;
+      beforeEach(async () => {
+        walletA = wallet();
+        const closedOfA = makeLine({ walletAddress: walletA, createdAt: minutes(1), status: 'closed' });
+        lines = [
+          closedOfA,
+          makeLine({ createdAt: minutes(2), status: 'suspended' }),
+          makeLine({ createdAt: minutes(3) }),
+          makeLine({ createdAt: minutes(3) }),
+          makeLine({ walletAddress: walletA, createdAt: minutes(4) }),
+          makeLine({ createdAt: minutes(5), status: 'suspended' }),
+          makeLine({ createdAt: minutes(5), status: 'defaulted' }),
+        ];
+        // The closed line of wallet A is opened and then closed, as the service does, before A's current line exists.
+        await store.repos.creditLines.insert({ ...closedOfA, status: 'active' });
+        await store.repos.creditLines.update(closedOfA);
+        // Insert out of order: ordering must come from the data, not from insertion order.
+        for (const line of [lines[4]!, lines[2]!, lines[6]!, lines[1]!, lines[5]!, lines[3]!]) {
+          await store.repos.creditLines.insert(line);
+        }
+      });
+
+      /** Newest first on (createdAt, id), ids compared as lowercase text (the way PostgreSQL orders uuid). */
+      const expectedOrder = (items: CreditLine[]) =>
+        [...items].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+
+      it('returns every line newest first, ties broken by id descending', async () => {
+        const listed = await store.repos.creditLines.list({}, { limit: 100 });
+        expect(ids(listed)).toEqual(ids(expectedOrder(lines)));
+        expect(listed).toEqual(expectedOrder(lines));
+      });
+
+      it('respects the limit', async () => {
+        const listed = await store.repos.creditLines.list({}, { limit: 2 });
+        expect(listed).toHaveLength(2);
+        expect(ids(listed)).toEqual(ids((await store.repos.creditLines.list({}, { limit: 100 })).slice(0, 2)));
+      });
+
+      it('filters by status', async () => {
+        const suspended = await store.repos.creditLines.list({ status: 'suspended' }, { limit: 100 });
+        expect(ids(suspended)).toEqual([lines[5]!.id, lines[1]!.id]);
+        expect(suspended.every((l) => l.status === 'suspended')).toBe(true);
+        expect(ids(await store.repos.creditLines.list({ status: 'defaulted' }, { limit: 100 }))).toEqual([lines[6]!.id]);
+      });
+
+      it('filters by wallet, and by wallet and status together', async () => {
+        const ofA = await store.repos.creditLines.list({ walletAddress: walletA }, { limit: 100 });
+        expect(ids(ofA)).toEqual([lines[4]!.id, lines[0]!.id]);
+        expect(ofA.every((l) => l.walletAddress === walletA)).toBe(true);
+
+        expect(ids(await store.repos.creditLines.list({ walletAddress: walletA, status: 'closed' }, { limit: 100 }))).toEqual([lines[0]!.id]);
+        expect(ids(await store.repos.creditLines.list({ walletAddress: walletA, status: 'active' }, { limit: 100 }))).toEqual([lines[4]!.id]);
+        expect(await store.repos.creditLines.list({ walletAddress: walletA, status: 'suspended' }, { limit: 100 })).toEqual([]);
+        expect(await store.repos.creditLines.list({ walletAddress: wallet() }, { limit: 100 })).toEqual([]);
+      });
+
+      it('keyset pages with `after` are disjoint and together cover every line in order', async () => {
+        const all = await store.repos.creditLines.list({}, { limit: 100 });
+        for (const pageSize of [1, 2, 3, 4]) {
+          const pages: CreditLine[][] = [];
+          let after: { createdAt: Date; id: string } | undefined;
+          for (;;) {
+            const page = await store.repos.creditLines.list({}, { limit: pageSize, after });
+            if (page.length === 0) break;
+            expect(page.length).toBeLessThanOrEqual(pageSize);
+            pages.push(page);
+            const last = page.at(-1)!;
+            after = { createdAt: last.createdAt, id: last.id };
+            expect(pages.length).toBeLessThanOrEqual(all.length);
+          }
+          const seen = pages.flat().map((l) => l.id);
+          expect(new Set(seen).size).toBe(seen.length);
+          expect(seen).toEqual(ids(all));
+        }
+      });
+
+      it('the cursor splits lines that share a createdAt by id', async () => {
+        const [first, second] = [lines[2]!, lines[3]!].sort((a, b) => (a.id < b.id ? 1 : -1));
+        const afterFirst = await store.repos.creditLines.list({}, { limit: 100, after: { createdAt: first!.createdAt, id: first!.id } });
+        expect(ids(afterFirst)[0]).toBe(second!.id);
+        expect(ids(afterFirst)).not.toContain(first!.id);
+      });
+
+      it('paging composes with a filter', async () => {
+        const [newer, older] = await store.repos.creditLines.list({ status: 'active' }, { limit: 2 });
+        const rest = await store.repos.creditLines.list({ status: 'active' }, { limit: 100, after: { createdAt: older!.createdAt, id: older!.id } });
+        const all = await store.repos.creditLines.list({ status: 'active' }, { limit: 100 });
+        expect([newer!.id, older!.id, ...ids(rest)]).toEqual(ids(all));
+        expect(rest.every((l) => l.status === 'active')).toBe(true);
+      });
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('credit lines bound to the contract', () => {
+    const contract = () => StrKey.encodeContract(randomBytes(32));
+
+    it('contractId and riskScore round-trip, and survive an update', async () => {
+      const contractId = contract();
+      const line = makeLine({ contractId, riskScore: 42 });
+      await store.repos.creditLines.insert(line);
+      expect(await store.repos.creditLines.findById(line.id)).toEqual(line);
+      await store.repos.creditLines.update({ ...line, riskScore: 77, updatedAt: minutes(1) });
+      expect(await store.repos.creditLines.findById(line.id)).toMatchObject({ contractId, riskScore: 77 });
+    });
+
+    it('findByChainIdentityForUpdate finds the line by contract and wallet, and nothing else', async () => {
+      const contractId = contract();
+      const bound = makeLine({ contractId, riskScore: 10 });
+      const unbound = makeLine();
+      await store.repos.creditLines.insert(bound);
+      await store.repos.creditLines.insert(unbound);
+      const found = await store.transaction((repos) => repos.creditLines.findByChainIdentityForUpdate(contractId, bound.walletAddress));
+      expect(found).toEqual(bound);
+      await store.transaction(async (repos) => {
+        expect(await repos.creditLines.findByChainIdentityForUpdate(contract(), bound.walletAddress)).toBeNull();
+        expect(await repos.creditLines.findByChainIdentityForUpdate(contractId, unbound.walletAddress)).toBeNull();
+      });
+    });
+
+    it('listBound returns only the lines of that contract, in id order, paging with afterId', async () => {
+      const contractId = contract();
+      const bound: CreditLine[] = [];
+      for (let i = 0; i < 5; i++) bound.push(makeLine({ contractId, createdAt: minutes(i) }));
+      for (const line of bound) await store.repos.creditLines.insert(line);
+      await store.repos.creditLines.insert(makeLine({ contractId: contract() }));
+      await store.repos.creditLines.insert(makeLine());
+      const byId = [...bound].sort((a, b) => (a.id < b.id ? -1 : 1));
+
+      expect(ids(await store.repos.creditLines.listBound(contractId, { limit: 100 }))).toEqual(ids(byId));
+      const first = await store.repos.creditLines.listBound(contractId, { limit: 2 });
+      const second = await store.repos.creditLines.listBound(contractId, { limit: 2, afterId: first.at(-1)!.id });
+      const third = await store.repos.creditLines.listBound(contractId, { limit: 2, afterId: second.at(-1)!.id });
+      expect(ids([...first, ...second, ...third])).toEqual(ids(byId));
+      expect(await store.repos.creditLines.listBound(contractId, { limit: 2, afterId: third.at(-1)!.id })).toEqual([]);
+      expect(await store.repos.creditLines.listBound(contract(), { limit: 10 })).toEqual([]);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('ledger', () => {
+    it('append assigns a strictly increasing seq and returns the stored entry', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      const entries = [
+        makeEntry(line.id, { type: 'draw', amount: 100n, principalAmount: 100n, utilizedAfter: 100n }),
+        makeEntry(line.id, { type: 'interest', amount: 3n, interestAmount: 3n, principalAmount: 0n, utilizedAfter: 103n, createdAt: minutes(1) }),
+        makeEntry(line.id, { type: 'repay', amount: 50n, interestAmount: 3n, principalAmount: 47n, utilizedAfter: 53n, createdAt: minutes(2) }),
+      ];
+      const appended: LedgerEntry[] = [];
+      for (const entry of entries) appended.push(await store.repos.ledger.append(entry));
+      appended.forEach((stored, i) => {
+        expect(typeof stored.seq).toBe('bigint');
+        expect(stored).toEqual({ ...entries[i], seq: stored.seq });
+        if (i > 0) expect(stored.seq).toBeGreaterThan(appended[i - 1]!.seq);
+      });
+    });
+
+    it('listByLine returns only that line, newest first, and pages with `after`', async () => {
+      const a = makeLine();
+      const b = makeLine();
+      await store.repos.creditLines.insert(a);
+      await store.repos.creditLines.insert(b);
+      const ofA: LedgerEntry[] = [];
+      for (let i = 1; i <= 7; i++) {
+        ofA.push(await store.repos.ledger.append(makeEntry(a.id, { amount: BigInt(i), principalAmount: BigInt(i), utilizedAfter: BigInt(i) })));
+        await store.repos.ledger.append(makeEntry(b.id));
+      }
+      const newestFirst = [...ofA].reverse();
+
+      expect(await store.repos.ledger.listByLine(a.id, { limit: 100 })).toEqual(newestFirst);
+
+      const pages: LedgerEntry[][] = [];
+      let after: bigint | undefined;
+      for (;;) {
+        const page = await store.repos.ledger.listByLine(a.id, { limit: 3, after });
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(3);
+        pages.push(page);
+        after = page.at(-1)!.seq;
+        expect(pages.length, 'paging must terminate').toBeLessThanOrEqual(ofA.length);
+      }
+      expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+      expect(pages.flat()).toEqual(newestFirst);
+      expect(await store.repos.ledger.listByLine(randomUUID(), { limit: 10 })).toEqual([]);
+    });
+
+    it('ledger amounts up to the i128 maximum survive a round trip exactly', async () => {
+      const line = makeLine({ creditLimit: I128_MAX });
+      await store.repos.creditLines.insert(line);
+      const entry = makeEntry(line.id, { amount: I128_MAX, principalAmount: I128_MAX, utilizedAfter: I128_MAX });
+      await store.repos.ledger.append(entry);
+      const [stored] = await store.repos.ledger.listByLine(line.id, { limit: 1 });
+      expect(stored?.amount).toBe(I128_MAX);
+      expect(stored?.utilizedAfter).toBe(I128_MAX);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('domain events', () => {
+    it('append assigns increasing seqs and listByAggregate returns that aggregate oldest first', async () => {
+      const id = randomUUID();
+      const first = await store.repos.events.append(makeEvent(id, { type: 'credit_line.created', payload: { creditLine: { id, limit: '10.0000000' }, tags: ['a', 'b'], n: 1, ok: true, none: null } }));
+      await store.repos.events.append(makeEvent(randomUUID()));
+      await store.repos.events.append(makeEvent(id, { aggregateType: 'something_else' }));
+      const second = await store.repos.events.append(makeEvent(id, { type: 'credit_line.drawn', createdAt: minutes(1) }));
+      const third = await store.repos.events.append(makeEvent(id, { type: 'credit_line.repaid', createdAt: minutes(2) }));
+
+      expect(second.seq).toBeGreaterThan(first.seq);
+      expect(third.seq).toBeGreaterThan(second.seq);
+      const listed = await store.repos.events.listByAggregate('credit_line', id);
+      expect(listed).toEqual([first, second, third]);
+      expect(listed[0]!.payload).toEqual({ creditLine: { id, limit: '10.0000000' }, tags: ['a', 'b'], n: 1, ok: true, none: null });
+      expect(await store.repos.events.listByAggregate('credit_line', randomUUID())).toEqual([]);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('audit log', () => {
+    let entries: AuditEntry[];
+    const lineA = randomUUID();
+    const lineB = randomUUID();
+    beforeEach(async () => {
+      entries = [];
+      const specs: Partial<Omit<AuditEntry, 'seq'>>[] = [
+        { targetType: 'credit_line', targetId: lineA, action: 'credit_line.open', before: null },
+        { targetType: 'credit_line', targetId: lineB },
+        { targetType: 'api_key', targetId: lineA, requestId: null },
+        { targetType: 'credit_line', targetId: lineA, action: 'credit_line.close', createdAt: minutes(1) },
+        { targetType: 'credit_line', targetId: lineA, action: 'credit_line.reinstate', createdAt: minutes(2), after: null },
+      ];
+      for (const spec of specs) entries.push(await store.repos.audit.append(makeAudit(spec)));
+    });
+
+    it('append returns the stored entry with an increasing seq, nulls intact', async () => {
+      for (let i = 1; i < entries.length; i++) expect(entries[i]!.seq).toBeGreaterThan(entries[i - 1]!.seq);
+      expect(entries[0]!.before).toBeNull();
+      expect(entries[2]!.requestId).toBeNull();
+      expect(entries[4]!.after).toBeNull();
+      expect(entries[1]!.before).toEqual({ status: 'active' });
+    });
+
+    it('list without a filter returns everything newest first', async () => {
+      expect(await store.repos.audit.list({}, { limit: 100 })).toEqual([...entries].reverse());
+    });
+
+    it('list filters by target type, by target id, and by both', async () => {
+      expect(ids(await store.repos.audit.list({ targetType: 'api_key' }, { limit: 100 }))).toEqual([entries[2]!.id]);
+      expect(ids(await store.repos.audit.list({ targetId: lineA }, { limit: 100 }))).toEqual(ids([entries[4]!, entries[3]!, entries[2]!, entries[0]!]));
+      expect(ids(await store.repos.audit.list({ targetType: 'credit_line', targetId: lineA }, { limit: 100 }))).toEqual(
+        ids([entries[4]!, entries[3]!, entries[0]!]),
+      );
+      expect(await store.repos.audit.list({ targetType: 'credit_line', targetId: randomUUID() }, { limit: 100 })).toEqual([]);
+    });
+
+    it('list pages with `after` and `limit`, within a filter too', async () => {
+      const first = await store.repos.audit.list({}, { limit: 2 });
+      const second = await store.repos.audit.list({}, { limit: 2, after: first.at(-1)!.seq });
+      const third = await store.repos.audit.list({}, { limit: 2, after: second.at(-1)!.seq });
+      expect(ids([...first, ...second, ...third])).toEqual(ids([...entries].reverse()));
+      expect(third).toHaveLength(1);
+      expect(await store.repos.audit.list({}, { limit: 2, after: third.at(-1)!.seq })).toEqual([]);
+
+      const filteredFirst = await store.repos.audit.list({ targetType: 'credit_line', targetId: lineA }, { limit: 1 });
+      const filteredRest = await store.repos.audit.list({ targetType: 'credit_line', targetId: lineA }, { limit: 10, after: filteredFirst[0]!.seq });
+      expect(ids([...filteredFirst, ...filteredRest])).toEqual(ids([entries[4]!, entries[3]!, entries[0]!]));
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('idempotency keys', () => {
+    it('the first claim wins; a second claim gets the in_flight record', async () => {
+      const claim = makeClaim();
+      expect(await store.repos.idempotency.claim(claim, T0)).toEqual({ claimed: true });
+      const second = await store.repos.idempotency.claim({ ...claim, requestHash: 'hash-b', createdAt: minutes(1), expiresAt: minutes(61) }, minutes(1));
+      expect(second).toEqual({
+        claimed: false,
+        existing: { ...claim, status: 'in_flight', responseStatus: null, responseBody: null },
+      });
+    });
+
+    it('keys are scoped per principal', async () => {
+      const claim = makeClaim();
+      expect(await store.repos.idempotency.claim(claim, T0)).toEqual({ claimed: true });
+      expect(await store.repos.idempotency.claim({ ...claim, principal: 'admin:other' }, T0)).toEqual({ claimed: true });
+      expect(await store.repos.idempotency.claim({ ...claim, key: `${claim.key}-other` }, T0)).toEqual({ claimed: true });
+    });
+
+    it('after complete, a claim returns the completed record with the stored status and body', async () => {
+      const claim = makeClaim();
+      await store.repos.idempotency.claim(claim, T0);
+      const body = { data: { id: 'x', amounts: ['1.0000000', '2.0000000'], nested: { ok: true, count: 3, none: null } }, error: null };
+      await store.repos.idempotency.complete(claim.principal, claim.key, 201, body);
+      const result = await store.repos.idempotency.claim({ ...claim, createdAt: minutes(1), expiresAt: minutes(61) }, minutes(1));
+      expect(result).toEqual({
+        claimed: false,
+        existing: { ...claim, status: 'completed', responseStatus: 201, responseBody: body },
+      });
+    });
+
+    it('an error response body round-trips too', async () => {
+      const claim = makeClaim();
+      await store.repos.idempotency.claim(claim, T0);
+      const body = { data: null, error: { code: 'insufficient_credit', message: 'no', details: { available: '2.0000000' }, requestId: 'r' } };
+      await store.repos.idempotency.complete(claim.principal, claim.key, 422, body);
+      const result = await store.repos.idempotency.claim(claim, T0);
+      expect(result.claimed).toBe(false);
+      if (!result.claimed) {
+        expect(result.existing.responseStatus).toBe(422);
+        expect(result.existing.responseBody).toEqual(body);
+      }
+    });
+
+    it('release frees an in_flight key so it can be claimed again', async () => {
+      const claim = makeClaim();
+      await store.repos.idempotency.claim(claim, T0);
+      await store.repos.idempotency.release(claim.principal, claim.key);
+      expect(await store.repos.idempotency.claim({ ...claim, requestHash: 'hash-b' }, T0)).toEqual({ claimed: true });
+      const after = await store.repos.idempotency.claim(claim, T0);
+      expect(after.claimed === false && after.existing.requestHash).toBe('hash-b');
+    });
+
+    it('release does not free a completed key', async () => {
+      const claim = makeClaim();
+      await store.repos.idempotency.claim(claim, T0);
+      await store.repos.idempotency.complete(claim.principal, claim.key, 200, { data: 1, error: null });
+      await store.repos.idempotency.release(claim.principal, claim.key);
+      const result = await store.repos.idempotency.claim(claim, T0);
+      expect(result).toEqual({ claimed: false, existing: { ...claim, status: 'completed', responseStatus: 200, responseBody: { data: 1, error: null } } });
+    });
+
+    it('release and complete of an unknown key are harmless no-ops', async () => {
+      await store.repos.idempotency.release('client:nobody', 'nothing');
+      await store.repos.idempotency.complete('client:nobody', 'nothing', 200, { ok: true });
+      expect(await store.repos.idempotency.claim(makeClaim({ principal: 'client:nobody', key: 'nothing' }), T0)).toEqual({ claimed: true });
+    });
+
+    it.each([
+      ['in_flight', false],
+      ['completed', true],
+    ] as const)('an expired %s record is replaced by the next claim', async (_label, completed) => {
+      const claim = makeClaim({ expiresAt: minutes(10) });
+      await store.repos.idempotency.claim(claim, T0);
+      if (completed) await store.repos.idempotency.complete(claim.principal, claim.key, 200, { old: true });
+
+      // Just before expiry the record still holds the key.
+      const live = await store.repos.idempotency.claim({ ...claim, createdAt: minutes(9), expiresAt: minutes(69) }, minutes(9));
+      expect(live.claimed).toBe(false);
+
+      // At expiry it is replaced: the new holder is in flight with the new hash and window.
+      const renewed = { ...claim, requestHash: 'hash-new', createdAt: minutes(10), expiresAt: minutes(70) };
+      expect(await store.repos.idempotency.claim(renewed, minutes(10))).toEqual({ claimed: true });
+      const holder = await store.repos.idempotency.claim({ ...renewed, requestHash: 'hash-other' }, minutes(11));
+      expect(holder).toEqual({ claimed: false, existing: { ...renewed, status: 'in_flight', responseStatus: null, responseBody: null } });
+    });
+
+    it('concurrent claims of an expired record: exactly one wins', async () => {
+      const claim = makeClaim({ expiresAt: minutes(10) });
+      await store.repos.idempotency.claim(claim, T0);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.repos.idempotency.claim({ ...claim, requestHash: `hash-${i}`, createdAt: minutes(20), expiresAt: minutes(80) }, minutes(20)),
+        ),
+      );
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      const winnerIndex = results.findIndex((r) => r.claimed);
+      for (const result of results) {
+        if (!result.claimed) {
+          expect(result.existing.status).toBe('in_flight');
+          expect(result.existing.requestHash).toBe(`hash-${winnerIndex}`);
+        }
+      }
+    });
+
+    it('purgeExpired deletes exactly the expired records and counts them', async () => {
+      const expired = [makeClaim({ expiresAt: minutes(5) }), makeClaim({ expiresAt: minutes(10) }), makeClaim({ expiresAt: minutes(10) })];
+      const live = [makeClaim({ expiresAt: minutes(11) }), makeClaim({ expiresAt: minutes(60) })];
+      for (const c of [...expired, ...live]) await store.repos.idempotency.claim(c, T0);
+      await store.repos.idempotency.complete(expired[1]!.principal, expired[1]!.key, 200, {});
+
+      expect(await store.repos.idempotency.purgeExpired(minutes(10))).toBe(3);
+      expect(await store.repos.idempotency.purgeExpired(minutes(10))).toBe(0);
+
+      // Purged keys are free again even for a `now` before their old expiry; live ones still hold.
+      for (const c of expired) expect(await store.repos.idempotency.claim(c, T0)).toEqual({ claimed: true });
+      for (const c of live) expect((await store.repos.idempotency.claim(c, T0)).claimed).toBe(false);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('Store.transaction', () => {
+    it('a unit of work that throws leaves no writes behind', async () => {
+      const line = makeLine();
+      const entry = makeEntry(line.id);
+      const event = makeEvent(line.id);
+      const audit = makeAudit({ targetId: line.id });
+      const boom = new Error('boom');
+
+      await expect(
+        store.transaction(async (repos) => {
+          await repos.creditLines.insert(line);
+          await repos.ledger.append(entry);
+          await repos.events.append(event);
+          await repos.audit.append(audit);
+          // Inside the unit of work its own writes are visible.
+          expect(await repos.creditLines.findById(line.id)).toEqual(line);
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
+
+      expect(await store.repos.creditLines.findById(line.id)).toBeNull();
+      expect(await store.repos.creditLines.list({}, { limit: 100 })).toEqual([]);
+      expect(await store.repos.ledger.listByLine(line.id, { limit: 100 })).toEqual([]);
+      expect(await store.repos.events.listByAggregate('credit_line', line.id)).toEqual([]);
+      expect(await store.repos.audit.list({}, { limit: 100 })).toEqual([]);
+      // The wallet is not blocked by the rolled-back line.
+      await store.repos.creditLines.insert(makeLine({ walletAddress: line.walletAddress }));
+    });
+
+    it('a failed update inside a unit of work leaves the earlier state of the line', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      await expect(
+        store.transaction(async (repos) => {
+          const locked = (await repos.creditLines.findByIdForUpdate(line.id))!;
+          await repos.creditLines.update({ ...locked, utilized: 500n, updatedAt: minutes(1) });
+          await repos.ledger.append(makeEntry(line.id));
+          throw new Error('later step failed');
+        }),
+      ).rejects.toThrow('later step failed');
+      expect(await store.repos.creditLines.findById(line.id)).toEqual(line);
+      expect(await store.repos.ledger.listByLine(line.id, { limit: 10 })).toEqual([]);
+    });
+
+    it('a conflict raised inside a unit of work rolls back the writes before it', async () => {
+      const existing = makeLine();
+      await store.repos.creditLines.insert(existing);
+      const other = makeLine();
+      await expectConflict(
+        store.transaction(async (repos) => {
+          await repos.creditLines.insert(other);
+          await repos.events.append(makeEvent(other.id));
+          await repos.creditLines.insert(makeLine({ walletAddress: existing.walletAddress }));
+        }),
+        'duplicate_open_line',
+      );
+      expect(await store.repos.creditLines.findById(other.id)).toBeNull();
+      expect(await store.repos.events.listByAggregate('credit_line', other.id)).toEqual([]);
+    });
+
+    it('a successful unit of work commits every write and returns its result', async () => {
+      const line = makeLine();
+      const result = await store.transaction(async (repos) => {
+        await repos.creditLines.insert(line);
+        const entry = await repos.ledger.append(makeEntry(line.id));
+        const event = await repos.events.append(makeEvent(line.id));
+        const audit = await repos.audit.append(makeAudit({ targetId: line.id }));
+        return { entry, event, audit };
+      });
+      expect(await store.repos.creditLines.findById(line.id)).toEqual(line);
+      expect(await store.repos.ledger.listByLine(line.id, { limit: 10 })).toEqual([result.entry]);
+      expect(await store.repos.events.listByAggregate('credit_line', line.id)).toEqual([result.event]);
+      expect(await store.repos.audit.list({ targetId: line.id }, { limit: 10 })).toEqual([result.audit]);
+    });
+
+    it('concurrent read-modify-write units of work through findByIdForUpdate lose no update', async () => {
+      const line = makeLine({ utilized: 0n });
+      await store.repos.creditLines.insert(line);
+      const increments = 10;
+      await Promise.all(
+        Array.from({ length: increments }, () =>
+          store.transaction(async (repos) => {
+            const locked = (await repos.creditLines.findByIdForUpdate(line.id))!;
+            // Yield to the event loop between read and write, so an unlocked read would interleave.
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            await repos.creditLines.update({ ...locked, utilized: locked.utilized + 1n });
+            await repos.ledger.append(makeEntry(line.id, { amount: 1n, principalAmount: 1n, utilizedAfter: locked.utilized + 1n }));
+          }),
+        ),
+      );
+      expect((await store.repos.creditLines.findById(line.id))?.utilized).toBe(BigInt(increments));
+      const ledger = await store.repos.ledger.listByLine(line.id, { limit: 100 });
+      expect(ledger.map((e) => e.utilizedAfter)).toEqual(Array.from({ length: increments }, (_, i) => BigInt(increments - i)));
+    });
+
+    it('a write made outside a transaction while another transaction runs is not lost when that transaction commits', async () => {
+      const inside = makeLine();
+      const outside = makeLine();
+      const claim = makeClaim();
+      const started = gate();
+      const finish = gate();
+
+      const tx = store.transaction(async (repos) => {
+        await repos.creditLines.insert(inside);
+        started.open();
+        await finish.promise;
+      });
+      await started.promise;
+      // While the transaction is open: a committed write outside it (as the idempotency middleware does).
+      // On single-connection PGlite these wait for the transaction; elsewhere they complete at once.
+      const outsideWrites = Promise.all([store.repos.idempotency.claim(claim, T0), store.repos.creditLines.insert(outside)]);
+      setTimeout(finish.open, 20);
+      await tx;
+      const [claimed] = await outsideWrites;
+      expect(claimed).toEqual({ claimed: true });
+
+      expect(await store.repos.creditLines.findById(inside.id)).toEqual(inside);
+      expect(await store.repos.creditLines.findById(outside.id)).toEqual(outside);
+      const again = await store.repos.idempotency.claim(claim, T0);
+      expect(again.claimed).toBe(false);
+    });
+  });
+});
