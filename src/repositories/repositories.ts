@@ -114,6 +114,8 @@ export interface JobRepository {
   list(filter: { queue?: string; status?: JobStatus; subject?: string }, page: Page<bigint>): Promise<Job[]>;
   /** A dead (or finished) job runs again from attempt zero. */
   requeue(id: string, now: Date): Promise<Job | null>;
+  /** Extends the lease of the listed jobs this worker still holds; returns the ids it still holds. */
+  extendLease(ids: string[], worker: string, leaseUntil: Date, now: Date): Promise<string[]>;
   /** Drops the jobs of a subject that have not finished (e.g. a deleted webhook endpoint). */
   cancelSubject(queue: string, subject: string, now: Date): Promise<number>;
 }
@@ -153,6 +155,11 @@ export interface WebhookRepository {
   list(): Promise<WebhookEndpoint[]>;
   /** Enabled endpoints that asked for this event type (or for all). */
   listSubscribed(eventType: string): Promise<WebhookEndpoint[]>;
+  /**
+   * Records a delivery's effect on the endpoint's health, touching only those columns: an admin edit made while
+   * the delivery was in flight (URL, secret, enabled) must survive it. Returns the endpoint as it now is.
+   */
+  updateHealth(id: string, health: { failingSince?: Date | null; enabled?: boolean; disabledReason?: string | null }, at: Date): Promise<WebhookEndpoint | null>;
   recordAttempt(attempt: WebhookAttempt): Promise<void>;
   /** The most recent attempt of each job. */
   lastAttempts(jobIds: string[]): Promise<Map<string, WebhookAttempt>>;

@@ -217,7 +217,8 @@ export class WebhookService {
 
   /**
    * Leases due deliveries and sends them: one endpoint's deliveries one after another in event order,
-   * different endpoints in parallel. Returns how many it attempted.
+   * different endpoints in parallel. Before each send the lease on the endpoint's remaining jobs is renewed,
+   * so a slow batch is never picked up (and sent again) by another dispatcher. Returns how many it attempted.
    */
   async dispatch(worker: string, batchSize = 100): Promise<number> {
     const now = this.clock();
@@ -231,36 +232,43 @@ export class WebhookService {
     for (const job of jobs) bySubject.set(job.subject ?? '', [...(bySubject.get(job.subject ?? '') ?? []), job]);
     await Promise.all(
       [...bySubject.entries()].map(async ([endpointId, queue]) => {
-        let endpoint = await this.store.repos.webhooks.findById(endpointId);
-        for (const job of queue) endpoint = await this.deliver(job, endpoint, worker);
+        for (let i = 0; i < queue.length; i++) {
+          const remaining = queue.slice(i).map((job) => job.id);
+          const renewedAt = this.clock();
+          const held = await this.store.repos.jobs.extendLease(remaining, worker, new Date(renewedAt.getTime() + this.settings.leaseMs), renewedAt);
+          if (!held.includes(queue[i]!.id)) return; // the lease was lost (e.g. a long pause): the rest belongs to another dispatcher now
+          // Read fresh each time: an admin may disable, re-point or rotate the endpoint between two deliveries.
+          await this.deliver(queue[i]!, await this.store.repos.webhooks.findById(endpointId), worker);
+        }
       }),
     );
     return jobs.length;
   }
 
-  private async deliver(job: Job, endpoint: WebhookEndpoint | null, worker: string): Promise<WebhookEndpoint | null> {
+  private async deliver(job: Job, endpoint: WebhookEndpoint | null, worker: string): Promise<void> {
     const now = this.clock();
     if (!endpoint || !endpoint.enabled) {
       await this.store.repos.jobs.bury(job.id, worker, { error: endpoint ? `endpoint disabled: ${endpoint.disabledReason ?? 'by an admin'}` : 'endpoint deleted', now });
-      return endpoint;
+      return;
     }
     const result = await this.send(endpoint, job.payload.message as WebhookMessage, now);
     const done = this.clock();
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     const error = ok ? null : (result.error ?? `HTTP ${result.statusCode}`);
 
-    return this.store.transaction(async (repos) => {
+    await this.store.transaction(async (repos) => {
       await repos.webhooks.recordAttempt({ id: randomUUID(), jobId: job.id, endpointId: endpoint.id, statusCode: result.statusCode, error, latencyMs: result.latencyMs, createdAt: done });
+      // Health is judged on the endpoint as it is now, and only the health columns are written.
+      const current = await repos.webhooks.findById(endpoint.id);
       if (ok) {
         await repos.jobs.complete(job.id, worker, done);
-        if (!endpoint.failingSince) return endpoint;
-        const healthy = { ...endpoint, failingSince: null, updatedAt: done };
-        await repos.webhooks.update(healthy);
-        return healthy;
+        if (current?.failingSince) await repos.webhooks.updateHealth(endpoint.id, { failingSince: null }, done);
+        return;
       }
       if (result.statusCode === 410) {
         await repos.jobs.bury(job.id, worker, { error: 'receiver answered 410 Gone', now: done });
-        return this.disable(repos, endpoint, 'receiver answered 410 Gone', done);
+        if (current?.enabled) await this.disable(repos, current, 'receiver answered 410 Gone', done);
+        return;
       }
       const delay = retryDelay(this.settings.retrySchedule, job.attempts, this.random);
       if (delay === undefined || job.attempts >= job.maxAttempts) {
@@ -268,20 +276,18 @@ export class WebhookService {
       } else {
         await repos.jobs.retryLater(job.id, worker, { error: error!, runAt: new Date(done.getTime() + delay), now: done });
       }
-      const failingSince = endpoint.failingSince ?? done;
-      if (done.getTime() - failingSince.getTime() >= this.settings.disableAfterMs) {
-        return this.disable(repos, endpoint, `failing since ${failingSince.toISOString()}`, done);
+      if (!current) return;
+      const failingSince = current.failingSince ?? done;
+      if (current.enabled && done.getTime() - failingSince.getTime() >= this.settings.disableAfterMs) {
+        await this.disable(repos, current, `failing since ${failingSince.toISOString()}`, done);
+      } else if (!current.failingSince) {
+        await repos.webhooks.updateHealth(endpoint.id, { failingSince }, done);
       }
-      if (endpoint.failingSince) return endpoint;
-      const failing = { ...endpoint, failingSince, updatedAt: done };
-      await repos.webhooks.update(failing);
-      return failing;
     });
   }
 
-  private async disable(repos: Repositories, endpoint: WebhookEndpoint, reason: string, now: Date): Promise<WebhookEndpoint> {
-    const disabled = { ...endpoint, enabled: false, disabledReason: reason, updatedAt: now };
-    await repos.webhooks.update(disabled);
+  private async disable(repos: Repositories, endpoint: WebhookEndpoint, reason: string, now: Date): Promise<void> {
+    await repos.webhooks.updateHealth(endpoint.id, { enabled: false, disabledReason: reason }, now);
     await repos.events.append({
       id: randomUUID(),
       type: 'webhook.endpoint_disabled',
@@ -291,7 +297,6 @@ export class WebhookService {
       createdAt: now,
     });
     this.logger.warn({ endpointId: endpoint.id, reason }, 'webhook endpoint disabled');
-    return disabled;
   }
 
   private send(endpoint: WebhookEndpoint, message: WebhookMessage, now: Date): Promise<SendResult> {

@@ -30,12 +30,19 @@ export class WebhookHttpSender {
     this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64, lookup } as never);
   }
 
-  post(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
+  async post(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
+    const first = await this.attempt(url, headers, body);
+    // A pooled keep-alive socket the receiver had already closed fails at once: that is not the receiver's
+    // answer, so it gets one immediate retry on a fresh connection.
+    return first.staleSocket ? this.attempt(url, headers, body) : first;
+  }
+
+  private attempt(url: string, headers: Record<string, string>, body: string): Promise<SendResult & { staleSocket?: boolean }> {
     const started = performance.now();
     const target = new URL(url);
     return new Promise((resolve) => {
       let settled = false;
-      const done = (result: Omit<SendResult, 'latencyMs'>) => {
+      const done = (result: Omit<SendResult, 'latencyMs'> & { staleSocket?: boolean }) => {
         if (settled) return;
         settled = true;
         clearTimeout(deadline);
@@ -68,7 +75,8 @@ export class WebhookHttpSender {
       );
       // One deadline for the whole exchange (connect, send, response), not an idle-socket timeout.
       const deadline = setTimeout(() => req.destroy(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
-      req.on('error', (error) => done({ statusCode: null, error: error.message, body: '' }));
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        done({ statusCode: null, error: error.message, body: '', staleSocket: req.reusedSocket && error.code === 'ECONNRESET' }));
       req.end(body);
     });
   }

@@ -232,6 +232,17 @@ function repositoriesOver(current: () => State): Repositories {
         Object.assign(job, { status: 'queued', attempts: 0, runAt: now, lockedUntil: null, lockedBy: null, finishedAt: null, updatedAt: now });
         return structuredClone(job);
       },
+      async extendLease(ids, worker, leaseUntil, now) {
+        const held: string[] = [];
+        for (const id of ids) {
+          const job = current().jobs.get(id);
+          if (job && job.status === 'running' && job.lockedBy === worker) {
+            Object.assign(job, { lockedUntil: leaseUntil, updatedAt: now });
+            held.push(id);
+          }
+        }
+        return held;
+      },
       async cancelSubject(queue, subject, now) {
         let cancelled = 0;
         for (const job of current().jobs.values()) {
@@ -350,6 +361,15 @@ function repositoriesOver(current: () => State): Repositories {
             .filter((e) => e.enabled && (e.eventTypes.length === 0 || e.eventTypes.includes(eventType)))
             .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)),
         ),
+      async updateHealth(id, health, at) {
+        const endpoint = current().webhooks.get(id);
+        if (!endpoint) return null;
+        if ('failingSince' in health) endpoint.failingSince = health.failingSince ?? null;
+        if (health.enabled !== undefined) endpoint.enabled = health.enabled;
+        if ('disabledReason' in health) endpoint.disabledReason = health.disabledReason ?? null;
+        endpoint.updatedAt = at;
+        return structuredClone(endpoint);
+      },
       async recordAttempt(attempt) {
         current().attempts.push(structuredClone(attempt));
       },

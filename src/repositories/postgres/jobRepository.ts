@@ -155,6 +155,17 @@ export class PostgresJobRepository implements JobRepository {
     return rows[0] ? toJob(rows[0]) : null;
   }
 
+  async extendLease(ids: string[], worker: string, leaseUntil: Date, now: Date): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE jobs SET locked_until = $3, updated_at = $4
+        WHERE id = ANY($1::uuid[]) AND locked_by = $2 AND status = 'running'
+        RETURNING id`,
+      [ids, worker, leaseUntil, now],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async cancelSubject(queue: string, subject: string, now: Date): Promise<number> {
     const { rowCount } = await this.db.query(
       `UPDATE jobs SET status = 'dead', last_error = 'cancelled: subject removed', locked_until = NULL, updated_at = $3, finished_at = $3

@@ -112,6 +112,20 @@ export class PostgresWebhookRepository implements WebhookRepository {
     return rows.map(toEndpoint);
   }
 
+  async updateHealth(id: string, health: { failingSince?: Date | null; enabled?: boolean; disabledReason?: string | null }, at: Date): Promise<WebhookEndpoint | null> {
+    const { rows } = await this.db.query<EndpointRow>(
+      `UPDATE webhook_endpoints
+          SET failing_since = CASE WHEN $2 THEN $3::timestamptz ELSE failing_since END,
+              enabled = COALESCE($4, enabled),
+              disabled_reason = CASE WHEN $5 THEN $6 ELSE disabled_reason END,
+              updated_at = $7
+        WHERE id = $1
+        RETURNING ${COLUMNS}`,
+      [id, 'failingSince' in health, health.failingSince ?? null, health.enabled ?? null, 'disabledReason' in health, health.disabledReason ?? null, at],
+    );
+    return rows[0] ? toEndpoint(rows[0]) : null;
+  }
+
   async recordAttempt(attempt: WebhookAttempt): Promise<void> {
     await this.db.query(
       `INSERT INTO webhook_attempts (id, job_id, endpoint_id, status_code, error, latency_ms, created_at)
