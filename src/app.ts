@@ -12,6 +12,7 @@ import { walletToken } from './http/middleware/walletToken.js';
 import type { RouteDefinition } from './http/route.js';
 import { auditLogRoutes } from './http/routes/auditLog.js';
 import { authRoutes } from './http/routes/auth.js';
+import { chainRoutes } from './http/routes/chain.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { creditLineRoutes } from './http/routes/creditLines.js';
@@ -30,6 +31,7 @@ export function routeTable(container: Container): RouteDefinition[] {
     ...authRoutes(container.services.walletAuth),
     ...webhookRoutes(container.services.webhooks),
     ...jobRoutes(container.services.jobs),
+    ...chainRoutes(container.services.indexer, container.services.reconciliation),
   ];
 }
 

@@ -68,7 +68,7 @@ const amount = (fallback: string) =>
       }
     });
 
-export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch'] as const;
+export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch', 'chain-indexer', 'reconciliation', 'horizon-listener'] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 const durations = (fallback: string) =>
@@ -142,6 +142,25 @@ const envSchema = z.object({
   WEBHOOK_DISPATCH_INTERVAL_MS: positiveInt(500),
   WEBHOOK_BATCH_SIZE: positiveInt(100),
   JOB_LEASE_MS: positiveInt(60_000),
+  STELLAR_RPC_URL: z.url({ error: 'must be an http(s) URL' }).optional(),
+  CREDIT_CONTRACT_IDS: commaList.refine((ids) => ids.every((id) => StrKey.isValidContract(id)), { message: 'must be contract ids (C...), comma-separated' }),
+  RPC_TIMEOUT_MS: positiveInt(10_000),
+  RPC_RETRIES: z.coerce.number().int().min(0).max(10).default(4),
+  INDEXER_START_LEDGER: z.coerce.number().int().positive().optional(),
+  INDEXER_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
+  INDEXER_INTERVAL_MS: positiveInt(2_000),
+  RECONCILIATION_INTERVAL_MS: positiveInt(3_600_000),
+  RECONCILIATION_TOLERANCE_UNITS: z.coerce.number().int().min(0).default(1),
+  REPAYMENT_ACCOUNT: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || StrKey.isValidEd25519PublicKey(v), { message: 'must be a Stellar account (G...)' }),
+  REPAYMENT_ASSET_CODE: z.string().regex(/^[A-Za-z0-9]{1,12}$/).default('USDC'),
+  REPAYMENT_ASSET_ISSUER: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || StrKey.isValidEd25519PublicKey(v), { message: 'must be a Stellar account (G...)' }),
+  HORIZON_LISTENER_INTERVAL_MS: positiveInt(5_000),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -190,6 +209,25 @@ export interface Config {
     readonly batchSize: number;
     readonly leaseMs: number;
   };
+  /** Following the Credit contract; absent when no RPC URL and contract ids are configured. */
+  readonly chain?: {
+    readonly rpcUrl: string;
+    readonly contractIds: readonly string[];
+    readonly rpcTimeoutMs: number;
+    readonly rpcRetries: number;
+    readonly startLedger?: number;
+    readonly pageSize: number;
+    readonly intervalMs: number;
+    readonly reconciliationIntervalMs: number;
+    readonly toleranceUnits: bigint;
+  };
+  /** Following Horizon payments into the repayment account; absent unless HORIZON_URL and REPAYMENT_ACCOUNT are set. */
+  readonly repayments?: {
+    readonly account: string;
+    readonly assetCode: string;
+    readonly assetIssuer?: string;
+    readonly intervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -220,6 +258,10 @@ export function loadConfig(env: Env = process.env): Config {
   for (const key of [...e.API_KEYS, ...e.ADMIN_API_KEYS]) {
     if (key.length < 16) problems.push('API_KEYS/ADMIN_API_KEYS: every key must be at least 16 characters');
   }
+  if (Boolean(e.STELLAR_RPC_URL) !== e.CREDIT_CONTRACT_IDS.length > 0) {
+    problems.push('STELLAR_RPC_URL/CREDIT_CONTRACT_IDS: set both to follow the Credit contract, or neither');
+  }
+  if (e.REPAYMENT_ACCOUNT && !e.HORIZON_URL) problems.push('HORIZON_URL: required to follow payments into REPAYMENT_ACCOUNT');
   if (e.JOB_LEASE_MS <= e.WEBHOOK_TIMEOUT_MS) problems.push('JOB_LEASE_MS: must be longer than WEBHOOK_TIMEOUT_MS, or a slow delivery could be sent twice');
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
 
@@ -269,5 +311,21 @@ export function loadConfig(env: Env = process.env): Config {
       batchSize: e.WEBHOOK_BATCH_SIZE,
       leaseMs: e.JOB_LEASE_MS,
     },
+    chain: e.STELLAR_RPC_URL
+      ? {
+          rpcUrl: e.STELLAR_RPC_URL,
+          contractIds: e.CREDIT_CONTRACT_IDS,
+          rpcTimeoutMs: e.RPC_TIMEOUT_MS,
+          rpcRetries: e.RPC_RETRIES,
+          startLedger: e.INDEXER_START_LEDGER,
+          pageSize: e.INDEXER_PAGE_SIZE,
+          intervalMs: e.INDEXER_INTERVAL_MS,
+          reconciliationIntervalMs: e.RECONCILIATION_INTERVAL_MS,
+          toleranceUnits: BigInt(e.RECONCILIATION_TOLERANCE_UNITS),
+        }
+      : undefined,
+    repayments: e.REPAYMENT_ACCOUNT
+      ? { account: e.REPAYMENT_ACCOUNT, assetCode: e.REPAYMENT_ASSET_CODE, assetIssuer: e.REPAYMENT_ASSET_ISSUER, intervalMs: e.HORIZON_LISTENER_INTERVAL_MS }
+      : undefined,
   });
 }

@@ -25,6 +25,11 @@ import { WalletAuthService } from './services/walletAuthService.js';
 import { WebhookService } from './services/webhookService.js';
 import { WebhookHttpSender } from './webhooks/httpSender.js';
 import { Scheduler, type PeriodicWorker } from './workers/scheduler.js';
+import { Backoff } from './lib/backoff.js';
+import { ChainIndexer } from './services/chainIndexer.js';
+import { HorizonPaymentListener } from './services/horizonListener.js';
+import { ReconciliationService } from './services/reconciliationService.js';
+import { DEFAULT_RETRY_POLICY, SorobanRpcClient } from './stellar/sorobanRpc.js';
 import { WalletOwnership } from './services/walletOwnership.js';
 import { HorizonAccountSigners } from './stellar/accountSigners.js';
 
@@ -46,6 +51,11 @@ export interface Container {
     walletAuth: WalletAuthService;
     webhooks: WebhookService;
     jobs: JobService;
+    /** Present when STELLAR_RPC_URL and CREDIT_CONTRACT_IDS are set. */
+    indexer?: ChainIndexer;
+    reconciliation?: ReconciliationService;
+    /** Present when HORIZON_URL and REPAYMENT_ACCOUNT are set. */
+    horizonListener?: HorizonPaymentListener;
   };
   /** Periodic workers chosen by WORKERS; the process entry starts them, tests drive services directly. */
   scheduler: Scheduler;
@@ -86,10 +96,64 @@ function keyRings(config: Config): Pick<Container, 'keys' | 'generatedKeys'> {
   return { keys: { client: new KeyRing([generated.client]), admin: new KeyRing([generated.admin]) }, generatedKeys: generated };
 }
 
-/** The periodic workers this process runs (WORKERS=all|none|a,b). */
-function createWorkers(config: Config, webhooks: WebhookService): PeriodicWorker[] {
+type ChainFollowing = Pick<Container['services'], 'indexer' | 'reconciliation' | 'horizonListener'>;
+
+function createChainFollowing(config: Config, store: Store, logger: Logger, metrics: Metrics, clock: () => Date): ChainFollowing {
+  const following: ChainFollowing = {};
+  if (config.chain) {
+    const rpcClient = new SorobanRpcClient(
+      config.chain.rpcUrl,
+      { ...DEFAULT_RETRY_POLICY, timeoutMs: config.chain.rpcTimeoutMs, retries: config.chain.rpcRetries },
+      logger,
+    );
+    following.indexer = new ChainIndexer(
+      store,
+      rpcClient,
+      { contractIds: [...config.chain.contractIds], startLedger: config.chain.startLedger, pageSize: config.chain.pageSize, maxApplyAttempts: 3 },
+      logger,
+      metrics.indexer,
+      clock,
+    );
+    following.reconciliation = new ReconciliationService(
+      store,
+      rpcClient,
+      { contractIds: [...config.chain.contractIds], gapSource: following.indexer.cursorName, batchSize: 200, toleranceUnits: config.chain.toleranceUnits },
+      logger,
+      clock,
+    );
+  }
+  if (config.repayments && config.stellar.horizonUrl) {
+    following.horizonListener = new HorizonPaymentListener(
+      store,
+      config.stellar.horizonUrl,
+      { ...config.repayments, pageSize: 200, timeoutMs: config.stellar.horizonTimeoutMs },
+      logger,
+      clock,
+    );
+  }
+  return following;
+}
+
+/** A worker that backs off exponentially (with jitter) after failures instead of hammering a sick dependency. */
+function withBackoff(tick: () => Promise<number>, backoff = new Backoff(1_000, 60_000)): () => Promise<number> {
+  return async () => {
+    if (!backoff.ready(Date.now())) return 0;
+    try {
+      const done = await tick();
+      backoff.succeeded();
+      return done;
+    } catch (error) {
+      backoff.failed(Date.now());
+      throw error;
+    }
+  };
+}
+
+/** The periodic workers this process runs (WORKERS=all|none|a,b); chain workers only where configured. */
+function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFollowing): PeriodicWorker[] {
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const available: Record<WorkerName, PeriodicWorker> = {
+  const { indexer, reconciliation, horizonListener } = chain;
+  const available: Partial<Record<WorkerName, PeriodicWorker>> = {
     'webhook-fanout': { name: 'webhook-fanout', intervalMs: config.webhooks.dispatchIntervalMs, exclusive: true, tick: () => webhooks.fanOut() },
     'webhook-dispatch': {
       name: 'webhook-dispatch',
@@ -97,8 +161,22 @@ function createWorkers(config: Config, webhooks: WebhookService): PeriodicWorker
       exclusive: false,
       tick: () => webhooks.dispatch(workerId, config.webhooks.batchSize),
     },
+    ...(indexer && {
+      'chain-indexer': { name: 'chain-indexer', intervalMs: config.chain!.intervalMs, exclusive: true, tick: withBackoff(() => indexer.tick()) },
+    }),
+    ...(reconciliation && {
+      reconciliation: {
+        name: 'reconciliation',
+        intervalMs: Math.min(config.chain!.reconciliationIntervalMs, 60_000),
+        exclusive: true,
+        tick: withBackoff(() => reconciliation.runDue(workerId, config.chain!.reconciliationIntervalMs)),
+      },
+    }),
+    ...(horizonListener && {
+      'horizon-listener': { name: 'horizon-listener', intervalMs: config.repayments!.intervalMs, exclusive: true, tick: withBackoff(() => horizonListener.tick()) },
+    }),
   };
-  return config.workers.map((name) => available[name]);
+  return config.workers.flatMap((name) => available[name] ?? []);
 }
 
 /** Outside production an unset signing key or JWT secret is generated per run: tokens then die with the process. */
@@ -148,7 +226,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     logger,
     clock,
   );
-  const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks));
+  const chain = createChainFollowing(config, store, logger, metrics, clock);
+  const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks, chain));
 
   return {
     config,
@@ -172,6 +251,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       walletAuth,
       webhooks,
       jobs: new JobService(store, clock),
+      ...chain,
     },
     scheduler,
     async close() {

@@ -15,6 +15,8 @@ export function creditLineToJson(line: CreditLine) {
     accruedInterest: formatAmount(line.accruedInterest),
     availableCredit: formatAmount(availableCredit(line)),
     status: line.status,
+    contractId: line.contractId,
+    riskScore: line.riskScore,
     lastAccrualAt: line.lastAccrualAt.toISOString(),
     createdAt: line.createdAt.toISOString(),
     updatedAt: line.updatedAt.toISOString(),

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { IndexerMetrics } from '../services/chainIndexer.js';
 import type { CreditMetrics } from '../services/creditLineService.js';
 import { UNITS_PER_TOKEN } from '../domain/money.js';
 
@@ -38,6 +39,49 @@ export class Metrics {
     help: 'Amount repaid, in whole tokens (a float view for dashboards; the ledger holds exact units)',
     registers: [this.registry],
   });
+
+  private readonly chainEvents = new Counter({
+    name: 'chain_events_ingested_total',
+    help: 'Contract events ingested by the indexer, by outcome (applied, recorded, unknown, parked)',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly chainGaps = new Counter({
+    name: 'chain_gaps_total',
+    help: 'History gaps detected (the node no longer had the ledgers after our cursor)',
+    registers: [this.registry],
+  });
+
+  private readonly chainGapLedgers = new Counter({
+    name: 'chain_gap_ledgers_total',
+    help: 'Ledgers lost to history gaps',
+    registers: [this.registry],
+  });
+
+  private readonly chainLastLedger = new Gauge({
+    name: 'chain_indexer_last_ledger',
+    help: 'The last ledger the indexer has covered',
+    registers: [this.registry],
+  });
+
+  private readonly chainLag = new Gauge({
+    name: 'chain_indexer_lag_ledgers',
+    help: 'Ledgers between the node\'s latest ledger and the indexer\'s position',
+    registers: [this.registry],
+  });
+
+  readonly indexer: IndexerMetrics = {
+    ingested: (status, count) => this.chainEvents.inc({ status }, count),
+    gap: (ledgers) => {
+      this.chainGaps.inc();
+      this.chainGapLedgers.inc(ledgers);
+    },
+    position: (lastLedger, latestLedger) => {
+      this.chainLastLedger.set(lastLedger);
+      this.chainLag.set(Math.max(latestLedger - lastLedger, 0));
+    },
+  };
 
   constructor(options: { collectDefaults?: boolean } = {}) {
     if (options.collectDefaults) collectDefaultMetrics({ register: this.registry });
