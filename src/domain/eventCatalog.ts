@@ -8,6 +8,8 @@ export const EVENT_CATALOG = {
   'credit_line.reinstated': 'A suspended or defaulted line was reinstated',
   'credit_line.defaulted': 'A line was marked defaulted',
   'credit_line.closed': 'A line was closed (a defaulted line\'s remainder written off)',
+  'indexer.gap_detected': 'The RPC node no longer had ledgers after the indexer\'s cursor; a reconciliation was scheduled',
+  'reconciliation.drift': 'A reconciliation run found the database and the chain disagreeing',
   'webhook.test': 'A connectivity test sent on request',
   'webhook.endpoint_disabled': 'An endpoint was disabled (410 Gone, or failing for too long)',
 } as const;
