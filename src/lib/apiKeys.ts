@@ -9,6 +9,8 @@ import { readFileSync, statSync } from 'node:fs';
 export class KeyRing {
   private fileKeys: string[] = [];
   private fileStamp = '';
+  private digestsOf: readonly string[] = [];
+  private digests: Buffer[] = [];
 
   constructor(
     private readonly staticKeys: readonly string[],
@@ -32,18 +34,35 @@ export class KeyRing {
       this.fileKeys = [];
       this.fileStamp = '';
     }
-    return [...this.staticKeys, ...this.fileKeys];
+    if (this.fileKeys !== this.combinedFrom) {
+      this.combined = [...this.staticKeys, ...this.fileKeys];
+      this.combinedFrom = this.fileKeys;
+    }
+    return this.combined;
   }
+
+  private combined: readonly string[] = [];
+  private combinedFrom: readonly string[] | undefined;
 
   /** Constant-time membership: every key is compared, over fixed-length digests. */
   matches(candidate: string | undefined): boolean {
     if (!candidate) return false;
     const digest = sha256(candidate);
     let found = false;
-    for (const key of this.keys()) {
-      if (timingSafeEqual(digest, sha256(key))) found = true;
+    for (const keyDigest of this.keyDigests()) {
+      if (timingSafeEqual(digest, keyDigest)) found = true;
     }
     return found;
+  }
+
+  /** Digests of the current keys, recomputed only when the key set changes (a hot path: every request). */
+  private keyDigests(): Buffer[] {
+    const keys = this.keys();
+    if (keys !== this.digestsOf) {
+      this.digests = keys.map(sha256);
+      this.digestsOf = keys;
+    }
+    return this.digests;
   }
 }
 

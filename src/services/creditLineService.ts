@@ -253,11 +253,12 @@ export class CreditLineService {
     return this.store.transaction(async (repos) => {
       const locked = await repos.creditLines.findByIdForUpdate(id);
       if (!locked) throw new NotFoundError('Credit line', id);
+      // Who may act is decided first: a stranger learns nothing from the answers that follow.
+      if (actingAs === 'borrower') await this.ownership.assertCanAct(repos.walletAuth, meta.wallet, locked.walletAddress);
       if (locked.contractId) {
         // The chain is this line's ledger of record; its state moves only through contract events.
         throw new ConflictError('chain_bound', 'This line is bound to the Credit contract; its balance and status follow the chain', { contractId: locked.contractId });
       }
-      if (actingAs === 'borrower') await this.ownership.assertCanAct(repos.walletAuth, meta.wallet, locked.walletAddress);
       const now = this.clock();
       const { line: accrued, interest } = accrue(locked, now);
       if (interest > 0n) {

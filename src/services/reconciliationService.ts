@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Address, nativeToScVal, scValToNative, xdr } from '@stellar/stellar-sdk';
 import { accrue, availableCredit, type CreditLine } from '../domain/creditLine.js';
 import { NotFoundError } from '../domain/errors.js';
+import { formatAmount } from '../domain/money.js';
 import { maskAddress } from '../domain/stellarAddress.js';
 import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../lib/cursor.js';
 import type { Logger } from '../lib/logger.js';
@@ -201,14 +202,13 @@ export class ReconciliationService {
       const beyond = (a: bigint, b: bigint) => (a > b ? a - b : b - a) > this.settings.toleranceUnits;
 
       if (onChain.borrower !== line.walletAddress) add('borrower', maskAddress(line.walletAddress), maskAddress(onChain.borrower), 'critical');
-      if (onChain.creditLimit !== line.creditLimit) add('creditLimit', line.creditLimit, onChain.creditLimit, 'critical');
+      if (onChain.creditLimit !== line.creditLimit) add('creditLimit', formatAmount(line.creditLimit), formatAmount(onChain.creditLimit), 'critical');
       if (onChain.status !== line.status) add('status', line.status, onChain.status, 'critical');
       if (onChain.interestRateBps !== line.interestRateBps) add('interestRateBps', line.interestRateBps, onChain.interestRateBps, 'warning');
-      if (beyond(db.utilized, projected.utilized)) add('utilized', db.utilized, projected.utilized, 'warning');
-      if (beyond(availableCredit(db), availableCredit({ creditLimit: onChain.creditLimit, utilized: projected.utilized }))) {
-        add('availableCredit', availableCredit(db), availableCredit({ creditLimit: onChain.creditLimit, utilized: projected.utilized }), 'warning');
-      }
-      if (beyond(db.accruedInterest, projected.accruedInterest)) add('accruedInterest', db.accruedInterest, projected.accruedInterest, 'warning');
+      const chainAvailable = availableCredit({ creditLimit: onChain.creditLimit, utilized: projected.utilized });
+      if (beyond(db.utilized, projected.utilized)) add('utilized', formatAmount(db.utilized), formatAmount(projected.utilized), 'warning');
+      if (beyond(availableCredit(db), chainAvailable)) add('availableCredit', formatAmount(availableCredit(db)), formatAmount(chainAvailable), 'warning');
+      if (beyond(db.accruedInterest, projected.accruedInterest)) add('accruedInterest', formatAmount(db.accruedInterest), formatAmount(projected.accruedInterest), 'warning');
     }
     return drifts;
   }

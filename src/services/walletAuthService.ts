@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import { Keypair, StrKey, Transaction, WebAuth } from '@stellar/stellar-sdk';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { BadRequestError, UnauthorizedError } from '../domain/errors.js';
@@ -12,7 +12,7 @@ import type { WalletPrincipal } from './walletOwnership.js';
 
 export interface WalletAuthSettings {
   signingKeypair: Keypair;
-  jwtSecret: Uint8Array;
+  jwtSecret: Uint8Array | KeyObject;
   homeDomain: string;
   webAuthDomain: string;
   networkPassphrase: string;
@@ -47,6 +47,8 @@ const nonceOf = (transaction: Transaction): string => {
  */
 export class WalletAuthService {
   private readonly issuer: string;
+  /** Imported once: verifying a token is on the path of every borrower request. */
+  private readonly jwtKey: KeyObject;
 
   constructor(
     private readonly store: Store,
@@ -56,6 +58,7 @@ export class WalletAuthService {
     private readonly clock: () => Date = () => new Date(),
   ) {
     this.issuer = `https://${settings.webAuthDomain}/api/auth`;
+    this.jwtKey = settings.jwtSecret instanceof Uint8Array ? createSecretKey(settings.jwtSecret) : settings.jwtSecret;
   }
 
   get serverAccount(): string {
@@ -104,7 +107,7 @@ export class WalletAuthService {
       .setJti(jti)
       .setIssuedAt(Math.floor(now.getTime() / 1000))
       .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-      .sign(this.settings.jwtSecret);
+      .sign(this.jwtKey);
     return { token, account, jti, expiresAt };
   }
 
@@ -112,7 +115,7 @@ export class WalletAuthService {
     let subject: string | undefined;
     let jti: string | undefined;
     try {
-      const { payload } = await jwtVerify(token, this.settings.jwtSecret, {
+      const { payload } = await jwtVerify(token, this.jwtKey, {
         issuer: this.issuer,
         algorithms: ['HS256'],
         currentDate: this.clock(),

@@ -29,7 +29,8 @@ describe.each(SQL_STORAGE_KINDS)('concurrent requests on %s', (kind) => {
 
   beforeAll(async () => {
     // No interest in these tests (rate 0): balances must move only by the amounts drawn and repaid.
-    t = await createTestApp(kind, { CREDIT_LIMIT_MAX: '1000000' });
+    // Races on the ledger are the subject here; wallet tokens are proven in walletAuth.test.ts.
+    t = await createTestApp(kind, { CREDIT_LIMIT_MAX: '1000000', WALLET_AUTH: 'optional' });
     server = t.app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     expect((server.address() as AddressInfo).port).toBeGreaterThan(0);

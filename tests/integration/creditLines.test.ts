@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, client, createTestApp, randomWallet, type TestApp } from '../support/app.js';
 import { STORAGE_KINDS } from '../support/databases.js';
+import { signIn, type WalletSession } from '../support/wallets.js';
 
 describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
   let t: TestApp;
@@ -11,21 +12,36 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
   });
   afterAll(() => t.close());
 
+  /** Wallet sessions by wallet and by line: borrower actions carry the owner's SEP-10 token, as in production. */
+  const sessions = new Map<string, WalletSession>();
+  const owners = new Map<string, WalletSession>();
+  const sessionFor = async (wallet?: string) => {
+    if (wallet && sessions.has(wallet)) return sessions.get(wallet)!;
+    const session = await signIn(t.app);
+    sessions.set(session.wallet, session);
+    return session;
+  };
   const open = async (body: Record<string, unknown> = {}) => {
+    const owner = await sessionFor();
     const res = await request(t.app)
       .post('/api/credit/lines')
-      .set(client)
-      .send({ walletAddress: randomWallet(), creditLimit: '1000', interestRateBps: 1500, ...body });
+      .set(owner.headers)
+      .send({ walletAddress: owner.wallet, creditLimit: '1000', interestRateBps: 1500, ...body });
     expect(res.status).toBe(201);
+    owners.set(res.body.data.id, owner);
     return res.body.data as { id: string; walletAddress: string };
   };
-  const post = (path: string, body?: object, headers: Record<string, string> = client) => {
-    const req = request(t.app).post(path).set(headers);
+  /** POSTs as the line's owner (draw, repay) or, for opening, as the wallet in the body, unless headers are given. */
+  const post = async (path: string, body?: Record<string, unknown>, headers?: Record<string, string>) => {
+    const lineId = /^\/api\/credit\/lines\/([^/]+)\/(draw|repay)$/.exec(path)?.[1];
+    const opener = path === '/api/credit/lines' && typeof body?.walletAddress === 'string' ? await sessionFor(body.walletAddress) : undefined;
+    const as = headers ?? (lineId ? owners.get(lineId)?.headers : opener?.headers) ?? client;
+    const req = request(t.app).post(path).set(as);
     return body ? req.send(body) : req;
   };
 
   it('opens a line with the field names frontends use and 7-decimal amounts', async () => {
-    const wallet = randomWallet();
+    const { wallet } = await sessionFor();
     const res = await post('/api/credit/lines', { walletAddress: wallet, creditLimit: '125.5', interestRateBps: 700 });
     expect(res.status).toBe(201);
     expect(res.body.error).toBeNull();
@@ -93,6 +109,8 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
     const line = await open({ creditLimit: '2000', interestRateBps: 1500 });
     await post(`/api/credit/lines/${line.id}/draw`, { amount: '1000' });
     now = new Date(now.getTime() + 30 * 86_400_000);
+    // Thirty days later the wallet token has long expired: the owner signs a new challenge.
+    owners.set(line.id, await signIn(t.app, owners.get(line.id)!.keypair));
 
     const read = await request(t.app).get(`/api/credit/lines/${line.id}`).set(client);
     expect(read.body.data).toMatchObject({ utilized: '1012.3203285', accruedInterest: '12.3203285' });
@@ -226,7 +244,7 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
   describe('Idempotency-Key', () => {
     it('replays the stored response for the same key and body, without moving money twice', async () => {
       const line = await open();
-      const headers = { ...client, 'Idempotency-Key': `draw-${line.id}` };
+      const headers = { ...owners.get(line.id)!.headers, 'Idempotency-Key': `draw-${line.id}` };
       const first = await post(`/api/credit/lines/${line.id}/draw`, { amount: '7' }, headers);
       const second = await post(`/api/credit/lines/${line.id}/draw`, { amount: '7' }, headers);
       expect(second.status).toBe(first.status);
@@ -237,20 +255,20 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
 
     it('answers 422 when the key is reused with another body, and scopes keys per API key', async () => {
       const line = await open();
-      const headers = { ...client, 'Idempotency-Key': `k-${line.id}` };
+      const headers = { ...owners.get(line.id)!.headers, 'Idempotency-Key': `k-${line.id}` };
       await post(`/api/credit/lines/${line.id}/draw`, { amount: '1' }, headers);
       const reused = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, headers);
       expect(reused.status).toBe(422);
       expect(reused.body.error.code).toBe('idempotency_key_reused');
       // The same key under the admin key is another principal: it executes.
-      const asAdmin = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, { ...admin, 'Idempotency-Key': `k-${line.id}` });
+      const asAdmin = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, { ...owners.get(line.id)!.headers, ...admin, 'Idempotency-Key': `k-${line.id}` });
       expect(asAdmin.status).toBe(200);
       expect(asAdmin.headers['idempotency-replayed']).toBeUndefined();
     });
 
     it('replays a refused request too, so a retry gets the same answer', async () => {
       const line = await open({ creditLimit: '1' });
-      const headers = { ...client, 'Idempotency-Key': `big-${line.id}` };
+      const headers = { ...owners.get(line.id)!.headers, 'Idempotency-Key': `big-${line.id}` };
       const first = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, headers);
       expect(first.status).toBe(422);
       const again = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, headers);

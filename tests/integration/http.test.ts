@@ -9,7 +9,7 @@ import { ADMIN_KEY, admin, CLIENT_KEY, client, createTestApp, randomWallet, type
 describe('HTTP conventions', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp('memory', { CORS_ORIGINS: 'https://app.creditra.example' });
+    t = await createTestApp('memory', { CORS_ORIGINS: 'https://app.creditra.example', WALLET_AUTH: 'optional' });
   });
   afterAll(() => t.close());
 

@@ -6,6 +6,7 @@ import { Keypair, StrKey, Transaction } from '@stellar/stellar-sdk';
 import { Webhook } from 'standardwebhooks';
 import request, { type Response, type Test } from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { startDevnet } from '../../scripts/devnet/index.js';
 import { routeTable } from '../../src/app.js';
 import { EVENT_TYPES } from '../../src/domain/eventCatalog.js';
 import { generateSecret } from '../../src/webhooks/signing.js';
@@ -52,6 +53,10 @@ const DELIVERIES = '/api/webhooks/:id/deliveries';
 const REPLAY = '/api/webhooks/deliveries/:id/replay';
 const JOBS = '/api/jobs';
 const RETRY_JOB = '/api/jobs/:id/retry';
+const INDEXER_STATUS = '/api/indexer/status';
+const RECONCILE = '/api/reconciliation/run';
+const RUNS = '/api/reconciliation/runs';
+const RUN = '/api/reconciliation/runs/:id';
 const UNKNOWN_LINE = '00000000-0000-4000-8000-000000000000';
 const TOO_BIG = 'x'.repeat(101 * 1024);
 
@@ -244,7 +249,7 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
   });
 
   it('declares the webhook payloads subscribers receive, with examples that match them', () => {
-    expect(specWebhooks().map((w) => `${w.method} ${w.name}`).sort()).toEqual(['post creditLineEvent', 'post webhookEndpointEvent']);
+    expect(specWebhooks().map((w) => `${w.method} ${w.name}`).sort()).toEqual(['post chainEvent', 'post creditLineEvent', 'post webhookEndpointEvent']);
     for (const { name, operation } of specWebhooks()) {
       const media = (deref(operation.requestBody).content as Record<string, { schema: unknown; examples?: Record<string, { value: unknown }> }>)['application/json']!;
       const validate = compileSchema(media.schema);
@@ -255,7 +260,7 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
     // The event types an endpoint may subscribe to are exactly the catalog's, and each payload covers its share.
     const eventTypes = (spec.components.schemas.EventType as { enum: string[] }).enum;
     expect([...eventTypes].sort()).toEqual([...EVENT_TYPES].sort());
-    const payloadTypes = ['CreditLineWebhookEvent', 'WebhookEndpointEvent'].flatMap(
+    const payloadTypes = ['CreditLineWebhookEvent', 'WebhookEndpointEvent', 'ChainWebhookEvent'].flatMap(
       (name) => ((spec.components.schemas[name] as { properties: { type: { enum: string[] } } }).properties.type.enum),
     );
     expect(payloadTypes.sort()).toEqual([...EVENT_TYPES].sort());
@@ -1013,6 +1018,288 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
       expect(JSON.stringify(audit.body)).not.toContain('whsec_');
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('answers 503 chain_not_configured on the indexer and reconciliation routes when the contract is not followed', async () => {
+    const { call } = api;
+    expect(t.container.services.indexer).toBeUndefined();
+    expect(t.container.services.reconciliation).toBeUndefined();
+    const routes = [
+      ['get', INDEXER_STATUS, {}],
+      ['post', RECONCILE, {}],
+      ['get', RUNS, {}],
+      ['get', RUN, { id: UNKNOWN_LINE }],
+    ] as const;
+    for (const [method, route, params] of routes) {
+      const res = await call(method, route, params, (r) => r.set(admin));
+      expect(res.status, `${method} ${route}`).toBe(503);
+      expect(res.body.error).toMatchObject({ code: 'chain_not_configured', details: null });
+      expect((await call(method, route, params, (r) => r.set(client))).body.error.code, `${method} ${route}`).toBe('admin_required');
+      expect((await call(method, route, params)).status, `${method} ${route}`).toBe(401);
+    }
+    // The request is validated before the configuration is looked at.
+    expect((await call('post', RECONCILE, {}, (r) => r.set(admin).send({ now: true }))).status).toBe(400);
+    expect((await call('get', RUNS, {}, (r) => r.set(admin).query({ limit: 0 }))).status).toBe(400);
+    expect((await call('get', RUN, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+    expect((await call('post', RECONCILE, {}, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+    expect((await call('post', RECONCILE, {}, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+  });
+
+  it('follows the Credit contract on a devnet: bound lines, the indexer status and reconciliation, every response as documented', async () => {
+    const devnet = await startDevnet({ startTime: 1_750_000_000 });
+    const chainApp = await createTestApp(
+      kind,
+      { STELLAR_RPC_URL: devnet.rpcUrl, CREDIT_CONTRACT_IDS: devnet.contractId, RPC_RETRIES: '0' },
+      { clock: () => new Date(devnet.contract.now() * 1000) },
+    );
+    const receiver = await startReceiver();
+    try {
+      const { call } = apiFor(chainApp.app, api.seen);
+      const indexer = chainApp.container.services.indexer!;
+      const reconciliation = chainApp.container.services.reconciliation!;
+      const webhooks = chainApp.container.services.webhooks;
+      const catchUp = async () => {
+        for (let ticks = 0; (await indexer.tick()) > 0; ticks++) if (ticks > 1_000) throw new Error('the indexer did not catch up');
+      };
+      const deliverAll = async () => {
+        while ((await webhooks.fanOut()) > 0);
+        while ((await webhooks.dispatch('spec-worker')) > 0);
+      };
+      const masked = (address: string) => `${address.slice(0, 4)}…${address.slice(-4)}`;
+
+      // --- before the first page ---------------------------------------------------------------------------------
+      const fresh = await call('get', INDEXER_STATUS, {}, (r) => r.set(admin));
+      expect(fresh.status).toBe(200);
+      expect(fresh.body.data).toMatchObject({
+        contractIds: [devnet.contractId],
+        cursor: null,
+        lastLedger: null,
+        node: { latestLedger: devnet.latestLedger, oldestLedger: devnet.oldestLedger },
+        lagLedgers: null,
+        events: { applied: 0, recorded: 0, unknown: 0, parked: 0 },
+        gaps: [],
+        lastTick: null,
+        eventsPerSecond: 0,
+      });
+      const subscribed = await call('post', WEBHOOKS, {}, (r) =>
+        r.set(admin).send({ url: receiver.url, eventTypes: ['credit_line.created', 'indexer.gap_detected', 'reconciliation.drift'] }),
+      );
+      expect(subscribed.status).toBe(201);
+
+      // --- lines the contract opens appear bound to it ----------------------------------------------------------
+      const borrowerKeys = Keypair.random();
+      const borrower = borrowerKeys.publicKey();
+      const restricted = Keypair.random().publicKey();
+      devnet.contract.invoke('open_credit_line', { borrower, credit_limit: 10_000_000_000n, interest_rate_bps: 1500, risk_score: 40 });
+      devnet.contract.invoke('open_credit_line', { borrower: restricted, credit_limit: 10_000_000_000n, interest_rate_bps: 900, risk_score: 20 });
+      devnet.contract.invoke('draw_credit', { borrower: restricted, amount: 2_000_000_000n });
+      // A limit below the balance: the contract makes the line Restricted (only risk_upd says so).
+      devnet.contract.invoke('update_risk_parameters', { borrower: restricted, credit_limit: 1_000_000_000n, interest_rate_bps: 900, risk_score: 70 });
+      devnet.closeLedger();
+      await catchUp();
+
+      const listed = await call('get', LINES, {}, (r) => r.set(admin).query({ walletAddress: borrower }));
+      expect(listed.status).toBe(200);
+      expect(listed.body.data.items).toEqual([
+        expect.objectContaining({ walletAddress: borrower, contractId: devnet.contractId, riskScore: 40, status: 'active', creditLimit: '1000.0000000', utilized: '0.0000000' }),
+      ]);
+      const id = listed.body.data.items[0].id as string;
+      const bound = await call('get', LINE, { id }, (r) => r.set(client));
+      expect(bound.status).toBe(200);
+      expect(bound.body.data).toMatchObject({ id, contractId: devnet.contractId, riskScore: 40, interestRateBps: 1500 });
+      const restrictedLines = await call('get', LINES, {}, (r) => r.set(client).query({ status: 'restricted' }));
+      expect(restrictedLines.status).toBe(200);
+      expect(restrictedLines.body.data.items).toEqual([
+        expect.objectContaining({
+          walletAddress: restricted,
+          status: 'restricted',
+          contractId: devnet.contractId,
+          riskScore: 70,
+          creditLimit: '100.0000000',
+          utilized: '200.0000000',
+          availableCredit: '0.0000000',
+        }),
+      ]);
+      expect((await call('get', WALLET_LINES, { walletAddress: restricted }, (r) => r.set(client))).body.data.items[0].status).toBe('restricted');
+
+      // the domain events of the projection reach subscribers like any other
+      await deliverAll();
+      const created = receiver.received.filter((w) => w.body.type === 'credit_line.created');
+      expect(created.map((w) => w.body.data.creditLine).map((line) => (line as { walletAddress: string }).walletAddress).sort()).toEqual([borrower, restricted].sort());
+      for (const delivery of created) {
+        expectMatchesWebhook('creditLineEvent', delivery);
+        expect(delivery.body.data).toMatchObject({ source: 'chain', reopened: false, ledger: expect.any(Number), txHash: expect.any(String), chainEventId: expect.any(String) });
+      }
+
+      // --- a bound line is read-only here: the chain is its ledger of record ----------------------------------
+      const mutations = [
+        ['post', DRAW, { amount: '1' }],
+        ['post', REPAY, { amount: '1' }],
+        ['patch', LINE, { interestRateBps: 1 }],
+        ['post', SUSPEND, {}],
+        ['post', REINSTATE, {}],
+        ['post', DEFAULT, {}],
+        ['post', CLOSE, {}],
+      ] as const;
+      // Borrower actions are answered only for the borrower's own token; admin actions with the admin key.
+      const owner = await signIn(call, borrowerKeys);
+      for (const [method, route, body] of mutations) {
+        const refused = await call(method, route, { id }, (r) => r.set(route === DRAW || route === REPAY ? owner.headers : admin).send(body));
+        expect(refused.status, `${method} ${route}`).toBe(409);
+        expect(refused.body.error, `${method} ${route}`).toMatchObject({ code: 'chain_bound', details: { contractId: devnet.contractId } });
+      }
+      const draw = await call('post', DRAW, { id }, (r) => r.set(client).send({ amount: '1' }));
+      expect(draw.status).toBe(401);
+      expect(draw.body.error.code).toBe('wallet_auth_required');
+
+      // --- the indexer's status --------------------------------------------------------------------------------
+      const status = await call('get', INDEXER_STATUS, {}, (r) => r.set(admin));
+      expect(status.status).toBe(200);
+      expect(status.body.data).toMatchObject({
+        contractIds: [devnet.contractId],
+        cursor: expect.any(String),
+        lastLedger: devnet.latestLedger,
+        node: { latestLedger: devnet.latestLedger, oldestLedger: devnet.oldestLedger },
+        lagLedgers: 0,
+        gaps: [],
+        lastTick: { at: new Date(devnet.contract.now() * 1000).toISOString(), events: 0 },
+      });
+      expect(status.body.data.events.applied).toBeGreaterThanOrEqual(4);
+      expect((await call('get', INDEXER_STATUS, {}, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', INDEXER_STATUS)).status).toBe(401);
+
+      // --- reconciliation: clean, then drift once the chain is tampered with -------------------------------------
+      const clean = await call('post', RECONCILE, {}, (r) => r.set(admin));
+      expect(clean.status).toBe(200);
+      expect(clean.body.data).toMatchObject({
+        trigger: 'admin',
+        status: 'clean',
+        contractId: devnet.contractId,
+        linesChecked: 2,
+        driftCount: 0,
+        error: null,
+        finishedAt: expect.any(String),
+        drifts: [],
+      });
+
+      devnet.contract.tamper(borrower, { credit_limit: 5n });
+      devnet.closeLedger();
+      const drifted = await call('post', RECONCILE, {}, (r) => r.set(admin).send({}));
+      expect(drifted.status).toBe(200);
+      expect(drifted.body.data).toMatchObject({ trigger: 'admin', status: 'drift_found', linesChecked: 2, driftCount: 2, error: null });
+      expect(drifted.body.data.drifts).toEqual([
+        { id: expect.any(String), creditLineId: id, wallet: masked(borrower), field: 'creditLimit', dbValue: '1000.0000000', chainValue: '0.0000005', severity: 'critical' },
+        { id: expect.any(String), creditLineId: id, wallet: masked(borrower), field: 'availableCredit', dbValue: '1000.0000000', chainValue: '0.0000005', severity: 'warning' },
+      ]);
+      await deliverAll();
+      const driftEvent = receiver.received.find((w) => w.body.type === 'reconciliation.drift')!;
+      expectMatchesWebhook('chainEvent', driftEvent);
+      expect(driftEvent.body.data).toMatchObject({ runId: drifted.body.data.id, contractId: devnet.contractId, linesChecked: 2, critical: 1, warning: 1 });
+
+      // the RPC node down: the status says why, and a run fails instead of passing silently
+      devnet.faults.force5xx = true;
+      const unreachable = await call('get', INDEXER_STATUS, {}, (r) => r.set(admin));
+      expect(unreachable.status).toBe(200);
+      expect(unreachable.body.data.node).toEqual({ error: expect.any(String) });
+      expect(unreachable.body.data.lagLedgers).toEqual(expect.any(Number));
+      const failed = await call('post', RECONCILE, {}, (r) => r.set(admin));
+      expect(failed.status).toBe(200);
+      expect(failed.body.data).toMatchObject({ status: 'failed', error: expect.any(String), drifts: [] });
+      devnet.faults.clear();
+
+      // --- a history gap: recorded, announced and reconciled ------------------------------------------------------
+      for (let i = 0; i < 3; i++) devnet.closeLedger();
+      devnet.faults.reset(); // the node forgets everything before its latest ledger
+      await catchUp();
+      expect(await reconciliation.runDue('spec-worker', 3_600_000)).toBe(1);
+      const afterGap = await call('get', INDEXER_STATUS, {}, (r) => r.set(admin));
+      expect(afterGap.body.data.gaps).toEqual([
+        {
+          id: expect.any(String),
+          source: indexer.cursorName,
+          fromLedger: status.body.data.lastLedger + 1,
+          toLedger: expect.any(Number),
+          detectedAt: expect.any(String),
+          reconciliationRunId: expect.any(String),
+        },
+      ]);
+      await deliverAll();
+      const gapEvent = receiver.received.find((w) => w.body.type === 'indexer.gap_detected')!;
+      expectMatchesWebhook('chainEvent', gapEvent);
+      expect(gapEvent.body.data).toMatchObject({ fromLedger: status.body.data.lastLedger + 1, contractIds: [devnet.contractId] });
+
+      // --- only one run at a time -----------------------------------------------------------------------------------
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let entered!: () => void;
+      const holding = new Promise<void>((resolve) => (entered = resolve));
+      const holder = chainApp.container.store.tryExclusive('reconciliation', async () => {
+        entered();
+        await gate;
+      });
+      await holding;
+      const busy = await call('post', RECONCILE, {}, (r) => r.set(admin));
+      release();
+      await holder;
+      expect(busy.status).toBe(409);
+      expect(busy.body.error.code).toBe('reconciliation_running');
+
+      // --- what running refuses ---------------------------------------------------------------------------------------
+      const extra = await call('post', RECONCILE, {}, (r) => r.set(admin).send({ trigger: 'admin' }));
+      expect(extra.status).toBe(400);
+      expect(extra.body.error.details).toEqual([expect.objectContaining({ field: 'trigger', rule: 'unknown_field' })]);
+      expect((await call('post', RECONCILE, {}, (r) => r.set(admin).set('content-type', 'application/json').send('{"x":'))).body.error.code).toBe('malformed_json');
+      expect((await call('post', RECONCILE, {}, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', RECONCILE, {}, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+      expect((await call('post', RECONCILE, {}, (r) => r.set(client))).status).toBe(403);
+      expect((await call('post', RECONCILE)).status).toBe(401);
+
+      // --- the runs, newest first, paginated ------------------------------------------------------------------------
+      const runIds = new Set<string>();
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 10; pages++) {
+        const page: Response = await call('get', RUNS, {}, (r) => r.set(admin).query({ limit: 2, ...(cursor ? { cursor } : {}) }));
+        expect(page.status).toBe(200);
+        expect(page.body.data.items.length).toBeLessThanOrEqual(2);
+        for (const run of page.body.data.items as Array<{ id: string }>) {
+          expect(runIds.has(run.id), 'a run on two pages').toBe(false);
+          runIds.add(run.id);
+        }
+        cursor = page.body.data.nextCursor as string | null;
+        if (!cursor) break;
+      }
+      expect(runIds.size).toBe(4); // clean, drift_found, failed and the gap-triggered one
+      expect(runIds).toContain(drifted.body.data.id);
+      const latest = await call('get', RUNS, {}, (r) => r.set(admin));
+      expect(latest.body.data.items.map((run: { trigger: string }) => run.trigger).sort()).toEqual(['admin', 'admin', 'admin', 'gap']);
+      expect(latest.body.data.items[0]).not.toHaveProperty('drifts');
+      expect(latest.body.data.nextCursor).toBeNull();
+      for (const query of [{ limit: 0 }, { limit: 101 }, { cursor: 'not-a-cursor' }, { status: 'clean' }]) {
+        expect((await call('get', RUNS, {}, (r) => r.set(admin).query(query))).status, JSON.stringify(query)).toBe(400);
+      }
+      expect((await call('get', RUNS, {}, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', RUNS)).status).toBe(401);
+
+      // --- one run and its drifts --------------------------------------------------------------------------------------
+      const run = await call('get', RUN, { id: drifted.body.data.id }, (r) => r.set(admin));
+      expect(run.status).toBe(200);
+      expect(run.body.data).toEqual(drifted.body.data);
+      const unknownRun = await call('get', RUN, { id: UNKNOWN_LINE }, (r) => r.set(admin));
+      expect(unknownRun.status).toBe(404);
+      expect(unknownRun.body.error).toMatchObject({ code: 'not_found', details: { resource: 'Reconciliation run' } });
+      expect((await call('get', RUN, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('get', RUN, { id: drifted.body.data.id }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', RUN, { id: drifted.body.data.id })).status).toBe(401);
+
+      // the gap's reconciliation was queued as a job of queue `reconciliation`
+      const jobs = await call('get', JOBS, {}, (r) => r.set(admin).query({ status: 'done', queue: 'reconciliation' }));
+      expect(jobs.status).toBe(200);
+      expect(jobs.body.data.items).toEqual([expect.objectContaining({ queue: 'reconciliation', status: 'done' })]);
+    } finally {
+      await receiver.close();
+      await chainApp.close();
+      await devnet.stop();
     }
   });
 

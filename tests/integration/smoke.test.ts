@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGE_KINDS } from '../support/databases.js';
-import { client, createTestApp, randomWallet, type TestApp } from '../support/app.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { signIn } from '../support/wallets.js';
 
 describe.each(STORAGE_KINDS)('credit line round trip on %s', (kind) => {
   let t: TestApp;
@@ -10,16 +11,17 @@ describe.each(STORAGE_KINDS)('credit line round trip on %s', (kind) => {
   });
   afterAll(() => t.close());
 
-  it('opens a line, draws, repays and lists the ledger', async () => {
-    const opened = await request(t.app).post('/api/credit/lines').set(client).send({ walletAddress: randomWallet(), creditLimit: '1000', interestRateBps: 1200 });
+  it('a wallet signs in, opens a line, draws, repays and lists the ledger', async () => {
+    const owner = await signIn(t.app);
+    const opened = await request(t.app).post('/api/credit/lines').set(owner.headers).send({ walletAddress: owner.wallet, creditLimit: '1000', interestRateBps: 1200 });
     expect(opened.status).toBe(201);
     const id = opened.body.data.id as string;
-    const drawn = await request(t.app).post(`/api/credit/lines/${id}/draw`).set(client).send({ amount: '125.5' });
+    const drawn = await request(t.app).post(`/api/credit/lines/${id}/draw`).set(owner.headers).send({ amount: '125.5' });
     expect(drawn.status).toBe(200);
     expect(drawn.body.data.creditLine.utilized).toBe('125.5000000');
-    const repaid = await request(t.app).post(`/api/credit/lines/${id}/repay`).set(client).send({ amount: '25.5' });
+    const repaid = await request(t.app).post(`/api/credit/lines/${id}/repay`).set(owner.headers).send({ amount: '25.5' });
     expect(repaid.body.data.creditLine.availableCredit).toBe('900.0000000');
-    const history = await request(t.app).get(`/api/credit/lines/${id}/transactions`).set(client);
+    const history = await request(t.app).get(`/api/credit/lines/${id}/transactions`).set(owner.headers);
     expect(history.body.data.items.map((e: { type: string }) => e.type)).toEqual(['repay', 'draw']);
   });
 });

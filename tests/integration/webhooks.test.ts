@@ -192,6 +192,8 @@ interface DeliveryJson {
 
 const RETRIES = 3;
 const ENV = {
+  // Events come from credit-line changes made without wallet tokens; token checks are proven in walletAuth.test.ts.
+  WALLET_AUTH: 'optional',
   WEBHOOK_RETRY_SCHEDULE: '10ms,10ms,10ms',
   // Generous for a local receiver; the slow-receiver test hangs past it on purpose.
   WEBHOOK_TIMEOUT_MS: '1500',
@@ -748,7 +750,7 @@ describe('webhook URL safety with WEBHOOK_ALLOW_PRIVATE_URLS=false', () => {
   let receiver: Receiver;
   beforeAll(async () => {
     receiver = await Receiver.start();
-    t = await createTestApp('memory', { WEBHOOK_ALLOW_PRIVATE_URLS: 'false' });
+    t = await createTestApp('memory', { WEBHOOK_ALLOW_PRIVATE_URLS: 'false', WALLET_AUTH: 'optional' });
   });
   afterAll(async () => {
     await t?.close();

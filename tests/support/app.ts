@@ -30,7 +30,8 @@ export interface TestApp {
 }
 
 /**
- * The real app over a real storage, in process. SQL storages get their own database (a fresh PGlite,
+ * The real app over a real storage, in process, with production's defaults (wallet tokens required);
+ * suites about something else than wallet authentication pass WALLET_AUTH: 'optional' explicitly. SQL storages get their own database (a fresh PGlite,
  * or a scratch PostgreSQL database) that is migrated exactly as at boot.
  */
 export async function createTestApp(kind: StorageKind, env: Env = {}, options: { clock?: () => Date; database?: TestDatabase } = {}): Promise<TestApp> {
@@ -42,7 +43,6 @@ export async function createTestApp(kind: StorageKind, env: Env = {}, options: {
     DATABASE_URL: kind === 'memory' ? 'memory:' : undefined,
     RATE_LIMIT_PER_MIN: '100000',
     LOG_LEVEL: 'info',
-    WALLET_AUTH: 'optional',
     WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
     ...env,
   });

@@ -31,7 +31,8 @@ export function chainRoutes(indexer: ChainIndexer | undefined, reconciliation: R
       method: 'get',
       path: '/api/indexer/status',
       access: 'admin',
-      async handler(_req, res) {
+      async handler(req, res) {
+        parse(z.strictObject({}), req.query, 'query');
         if (!indexer) throw notConfigured();
         sendData(res, 200, await indexer.status());
       },

@@ -283,7 +283,12 @@ function repositoriesOver(current: () => State): Repositories {
         current().chainGaps.push(structuredClone(gap));
       },
       listGaps: async (source, limit) =>
-        structuredClone(current().chainGaps.filter((g) => g.source === source).sort((a, b) => b.detectedAt.getTime() - a.detectedAt.getTime()).slice(0, limit)),
+        structuredClone(
+          current()
+            .chainGaps.filter((g) => g.source === source)
+            .sort((a, b) => b.detectedAt.getTime() - a.detectedAt.getTime() || (a.id < b.id ? 1 : -1))
+            .slice(0, limit),
+        ),
       async linkGapsToRun(source, runId) {
         let linked = 0;
         for (const gap of current().chainGaps) {
@@ -313,7 +318,13 @@ function repositoriesOver(current: () => State): Repositories {
         current().drifts.push(...structuredClone(drifts));
       },
       findRun: async (id) => structuredClone(current().runs.get(id) ?? null),
-      drifts: async (runId) => structuredClone(current().drifts.filter((d) => d.runId === runId)),
+      // Critical first, then by wallet and field: the order PostgreSQL gives.
+      drifts: async (runId) =>
+        structuredClone(
+          current()
+            .drifts.filter((d) => d.runId === runId)
+            .sort((a, b) => a.severity.localeCompare(b.severity) || a.walletAddress.localeCompare(b.walletAddress) || a.field.localeCompare(b.field)),
+        ),
       listRuns: async (page) =>
         structuredClone(
           [...current().runs.values()]
