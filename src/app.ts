@@ -40,6 +40,8 @@ export function createApp(container: Container): express.Express {
   const { config, keys, limiter } = container;
   const app = express();
   app.disable('x-powered-by');
+  // Balances change under the client's feet: a weak ETag per response is hashing work nobody revalidates with.
+  app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
 
