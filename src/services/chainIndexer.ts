@@ -29,6 +29,18 @@ export function ledgerOfCursor(cursor: string): number {
   return /^\d+$/.test(toid) ? Number(BigInt(toid) >> 32n) : 0;
 }
 
+/**
+ * The last ledger a cursor has read completely. A cursor at the end of a scanned range has every transaction
+ * and operation bit set (ledger L fully read); an event id inside ledger L means L may have more events.
+ */
+export function lastCompleteLedger(cursor: string): number {
+  const toid = cursor.split('-')[0] ?? '';
+  if (!/^\d+$/.test(toid)) return 0;
+  const value = BigInt(toid);
+  const ledger = Number(value >> 32n);
+  return (value & 0xffffffffn) === 0xffffffffn ? ledger : ledger - 1;
+}
+
 class ProjectionFailure extends Error {
   constructor(
     readonly eventId: string,
@@ -70,26 +82,28 @@ export class ChainIndexer {
     const filters: rpc.Api.EventFilter[] = [{ type: 'contract', contractIds: this.settings.contractIds }];
 
     let request: rpc.Api.GetEventsRequest;
-    let expected = state.cursor;
+    // `lastLedger` is the last ledger read completely: anything between it and the node's oldest ledger is lost.
     if (state.lastLedger !== null && state.lastLedger < health.oldestLedger - 1) {
       await this.recordGap(state.lastLedger + 1, health.oldestLedger - 1, state.cursor);
       return 1;
     }
-    if (state.cursor) {
+    const expected = state.cursor;
+    if (state.cursor && ledgerOfCursor(state.cursor) >= health.oldestLedger) {
       request = { filters, cursor: state.cursor, limit: this.settings.pageSize };
     } else {
-      const start = Math.max(this.settings.startLedger ?? health.oldestLedger, health.oldestLedger);
-      request = { filters, startLedger: start, limit: this.settings.pageSize };
-      expected = null;
+      // No cursor yet, or one the node can no longer resume from although nothing after it was lost (a node
+      // reset, retention passing exactly at our position): start again right after what was fully read.
+      const start = Math.max(this.settings.startLedger ?? health.oldestLedger, health.oldestLedger, (state.lastLedger ?? 0) + 1);
+      request = { filters, startLedger: Math.min(start, health.latestLedger), limit: this.settings.pageSize };
     }
 
     let page: rpc.Api.GetEventsResponse;
     try {
       page = await this.rpcClient.getEvents(request);
     } catch (error) {
-      // A cursor the node no longer accepts (history pruned, node reset) is a gap, not a reason to stop.
-      if (error instanceof RpcRequestError && state.cursor) {
-        await this.recordGap((state.lastLedger ?? 0) + 1, health.oldestLedger - 1, state.cursor);
+      // The node refused our position after all (pruned between getHealth and getEvents): a gap, not a stop.
+      if (error instanceof RpcRequestError && state.cursor && state.lastLedger !== null) {
+        await this.recordGap(state.lastLedger + 1, Math.max(health.oldestLedger - 1, state.lastLedger + 1), state.cursor);
         return 1;
       }
       throw error;
@@ -100,7 +114,7 @@ export class ChainIndexer {
     const records = decoded.map((d) => d.record);
     const events = new Map(decoded.flatMap((d) => (d.event ? [[d.record.eventId, d.event] as const] : [])));
     const nextCursor = page.cursor || records.at(-1)?.eventId || state.cursor;
-    const nextLedger = nextCursor ? Math.max(ledgerOfCursor(nextCursor), state.lastLedger ?? 0) : state.lastLedger;
+    const nextLedger = nextCursor ? Math.max(lastCompleteLedger(nextCursor), state.lastLedger ?? 0) : state.lastLedger;
 
     let applied: Record<string, number>;
     try {

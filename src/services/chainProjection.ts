@@ -81,11 +81,10 @@ export async function projectCreditEvent(repos: Repositories, record: ChainEvent
         updatedAt: at,
         contractId: record.contractId,
       };
-      try {
-        await repos.creditLines.insert(line);
-      } catch (error) {
-        return parked(`cannot project the opened line: ${(error as Error).message}`);
-      }
+      // Checked before writing: on PostgreSQL a failed INSERT would abort the whole page transaction.
+      const [openInDatabase] = (await repos.creditLines.list({ walletAddress: f.borrower }, { limit: 20 })).filter((l) => l.status !== 'closed');
+      if (openInDatabase) return parked(`the wallet already has an open database-ledger line ${openInDatabase.id}`);
+      await repos.creditLines.insert(line);
       await repos.events.append({
         id: randomUUID(),
         type: 'credit_line.created',
