@@ -40,6 +40,8 @@ export interface CreditLineRepository {
 
 export interface LedgerRepository {
   append(entry: Omit<LedgerEntry, 'seq'>): Promise<LedgerEntry>;
+  /** Several entries in one statement, in order (bulk projection of chain events). */
+  appendMany(entries: Omit<LedgerEntry, 'seq'>[]): Promise<void>;
   /** Newest first; `after` is the seq of the last entry of the previous page. */
   listByLine(creditLineId: string, page: Page<bigint>): Promise<LedgerEntry[]>;
 }
@@ -56,6 +58,8 @@ export interface DomainEvent {
 
 export interface DomainEventRepository {
   append(event: Omit<DomainEvent, 'seq'>): Promise<DomainEvent>;
+  /** Several events in one statement, in order. */
+  appendMany(events: Omit<DomainEvent, 'seq'>[]): Promise<void>;
   /** Oldest first. */
   listByAggregate(aggregateType: string, aggregateId: string): Promise<DomainEvent[]>;
   /** Oldest events not yet fanned out, locked (SKIP LOCKED) until the surrounding transaction ends. */
@@ -255,7 +259,8 @@ export interface ChainGap {
 export interface ChainRepository {
   /** Inserts the events that are new (ON CONFLICT DO NOTHING) and returns their ids. */
   insertEvents(events: ChainEventRecord[]): Promise<Set<string>>;
-  setEventStatus(eventId: string, status: ChainEventStatus, error: string | null): Promise<void>;
+  /** Which of these event ids are already stored. */
+  existingEventIds(ids: string[]): Promise<Set<string>>;
   /** Reads the cursor and locks its row until the transaction ends (creating it if absent). */
   lockCursor(name: string, now: Date): Promise<ChainCursor>;
   getCursor(name: string): Promise<ChainCursor | null>;

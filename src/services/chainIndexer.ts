@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import type { ChainEventRecord, ChainGap, Repositories, Store } from '../repositories/repositories.js';
 import { decodeCreditEvent, DecodeError, toJsonSafe, type CreditEvent } from '../stellar/creditEvents.js';
 import { RpcRequestError, type SorobanRpcClient } from '../stellar/sorobanRpc.js';
-import { projectCreditEvent } from './chainProjection.js';
+import { FlushFailure, PageProjection } from './chainProjection.js';
 
 export const RECONCILIATION_QUEUE = 'reconciliation';
 
@@ -168,31 +168,39 @@ export class ChainIndexer {
     }
   }
 
+  /**
+   * Projects the page's new events (an overlapping page repeats events we already hold: those are skipped),
+   * then stores every new raw event once, with its final status.
+   */
   private async ingest(repos: Repositories, records: ChainEventRecord[], events: Map<string, CreditEvent>): Promise<Record<string, number>> {
-    const inserted = await repos.chain.insertEvents(records);
+    const known = await repos.chain.existingEventIds(records.map((r) => r.eventId));
+    const fresh = records.filter((r) => !known.has(r.eventId));
+    const projection = new PageProjection(repos);
     const counts: Record<string, number> = {};
-    for (const record of records) {
-      if (!inserted.has(record.eventId)) continue; // seen on an earlier, overlapping page
-      let status = record.status;
+    const stored: ChainEventRecord[] = [];
+    for (const record of fresh) {
       const event = events.get(record.eventId);
-      if (event) {
-        const outcome = await this.apply(repos, record, event);
-        status = outcome.status;
-        if (status !== 'recorded' || outcome.error) await repos.chain.setEventStatus(record.eventId, status, outcome.error ?? null);
-        if (status === 'parked') this.logger.warn({ eventId: record.eventId, ledger: record.ledger, reason: outcome.error }, 'chain event parked for reconciliation');
-      }
-      counts[status] = (counts[status] ?? 0) + 1;
+      const outcome = event ? await this.apply(projection, record, event) : { status: record.status, error: record.error ?? undefined };
+      if (outcome.status === 'parked') this.logger.warn({ eventId: record.eventId, ledger: record.ledger, reason: outcome.error }, 'chain event parked for reconciliation');
+      stored.push({ ...record, status: outcome.status, error: outcome.error ?? record.error });
+      counts[outcome.status] = (counts[outcome.status] ?? 0) + 1;
     }
+    try {
+      await projection.flush();
+    } catch (error) {
+      throw error instanceof FlushFailure ? new ProjectionFailure(error.eventId, error) : error;
+    }
+    await repos.chain.insertEvents(stored);
     return counts;
   }
 
-  private async apply(repos: Repositories, record: ChainEventRecord, event: CreditEvent): Promise<{ status: ChainEventRecord['status']; error?: string }> {
+  private async apply(projection: PageProjection, record: ChainEventRecord, event: CreditEvent): Promise<{ status: ChainEventRecord['status']; error?: string }> {
     if ((this.failures.get(record.eventId) ?? 0) >= this.settings.maxApplyAttempts) {
       this.failures.delete(record.eventId);
       return { status: 'parked', error: `failed to apply ${this.settings.maxApplyAttempts} times` };
     }
     try {
-      return await projectCreditEvent(repos, record, event);
+      return await projection.apply(record, event);
     } catch (error) {
       throw new ProjectionFailure(record.eventId, error);
     }

@@ -136,6 +136,12 @@ function repositoriesOver(current: () => State): Repositories {
         current().ledger.push(stored);
         return structuredClone(stored);
       },
+      async appendMany(entries) {
+        for (const entry of entries) {
+          if (!current().lines.has(entry.creditLineId)) throw new Error(`foreign key: credit line ${entry.creditLineId} does not exist`);
+          current().ledger.push({ ...structuredClone(entry), seq: nextSeq() });
+        }
+      },
       async listByLine(creditLineId, page) {
         return current().ledger
           .filter((entry) => entry.creditLineId === creditLineId && (page.after === undefined || entry.seq < page.after))
@@ -152,6 +158,9 @@ function repositoriesOver(current: () => State): Repositories {
       },
       listByAggregate: async (aggregateType, aggregateId) =>
         structuredClone(current().events.filter((e) => e.aggregateType === aggregateType && e.aggregateId === aggregateId)),
+      async appendMany(events) {
+        for (const event of events) current().events.push({ ...structuredClone(event), seq: nextSeq() });
+      },
       claimForFanOut: async (limit) => structuredClone(current().events.filter((e) => !current().fannedOut.has(e.id)).slice(0, limit)),
       async markFannedOut(ids) {
         for (const id of ids) current().fannedOut.add(id);
@@ -264,10 +273,7 @@ function repositoriesOver(current: () => State): Repositories {
         }
         return inserted;
       },
-      async setEventStatus(eventId, status, error) {
-        const event = current().chainEvents.get(eventId);
-        if (event) Object.assign(event, { status, error });
-      },
+      existingEventIds: async (ids) => new Set(ids.filter((id) => current().chainEvents.has(id))),
       async lockCursor(name) {
         if (!current().chainCursors.has(name)) current().chainCursors.set(name, { cursor: null, lastLedger: null });
         return { ...current().chainCursors.get(name)! };

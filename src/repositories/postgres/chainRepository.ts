@@ -45,8 +45,10 @@ export class PostgresChainRepository implements ChainRepository {
     return new Set(rows.map((row) => row.event_id));
   }
 
-  async setEventStatus(eventId: string, status: ChainEventStatus, error: string | null): Promise<void> {
-    await this.db.query('UPDATE chain_events SET status = $2, error = $3 WHERE event_id = $1', [eventId, status, error]);
+  async existingEventIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const { rows } = await this.db.query<{ event_id: string }>('SELECT event_id FROM chain_events WHERE event_id = ANY($1::text[])', [ids]);
+    return new Set(rows.map((r) => r.event_id));
   }
 
   async lockCursor(name: string, now: Date): Promise<ChainCursor> {

@@ -35,6 +35,25 @@ export class PostgresDomainEventRepository implements DomainEventRepository {
     return toEvent(rows[0]!);
   }
 
+  async appendMany(events: Omit<DomainEvent, 'seq'>[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db.query(
+      `INSERT INTO domain_events (id, type, aggregate_type, aggregate_id, payload, created_at)
+       SELECT id, type, aggregate_type, aggregate_id, payload, created_at
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
+              WITH ORDINALITY AS t(id, type, aggregate_type, aggregate_id, payload, created_at, n)
+        ORDER BY n`,
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => e.aggregateType),
+        events.map((e) => e.aggregateId),
+        events.map((e) => JSON.stringify(e.payload)),
+        events.map((e) => e.createdAt),
+      ],
+    );
+  }
+
   async claimForFanOut(limit: number): Promise<DomainEvent[]> {
     const { rows } = await this.db.query<EventRow>(
       `SELECT ${COLUMNS} FROM domain_events WHERE fanned_out_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,

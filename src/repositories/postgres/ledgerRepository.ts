@@ -49,6 +49,28 @@ export class PostgresLedgerRepository implements LedgerRepository {
     return toEntry(rows[0]!);
   }
 
+  async appendMany(entries: Omit<LedgerEntry, 'seq'>[]): Promise<void> {
+    if (entries.length === 0) return;
+    // WITH ORDINALITY keeps the given order, so seq (identity) follows it.
+    await this.db.query(
+      `INSERT INTO credit_transactions (id, credit_line_id, type, amount, interest_amount, principal_amount, utilized_after, created_at)
+       SELECT id, credit_line_id, type, amount, interest_amount, principal_amount, utilized_after, created_at
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[], $8::timestamptz[])
+              WITH ORDINALITY AS t(id, credit_line_id, type, amount, interest_amount, principal_amount, utilized_after, created_at, n)
+        ORDER BY n`,
+      [
+        entries.map((e) => e.id),
+        entries.map((e) => e.creditLineId),
+        entries.map((e) => e.type),
+        entries.map((e) => e.amount.toString()),
+        entries.map((e) => e.interestAmount.toString()),
+        entries.map((e) => e.principalAmount.toString()),
+        entries.map((e) => e.utilizedAfter.toString()),
+        entries.map((e) => e.createdAt),
+      ],
+    );
+  }
+
   async listByLine(creditLineId: string, page: Page<bigint>): Promise<LedgerEntry[]> {
     const params: unknown[] = [creditLineId, page.limit];
     let after = '';
