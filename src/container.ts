@@ -222,6 +222,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       disableAfterMs: config.webhooks.disableAfterMs,
       secretOverlapMs: 24 * 60 * 60 * 1000,
       leaseMs: config.webhooks.leaseMs,
+      sendTimeoutMs: config.webhooks.timeoutMs,
     },
     logger,
     clock,

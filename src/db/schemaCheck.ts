@@ -40,7 +40,7 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
   },
   jobs: {
     columns: ['id', 'seq', 'queue', 'dedupe_key', 'subject', 'payload', 'status', 'attempts', 'max_attempts', 'run_at', 'locked_until', 'locked_by', 'last_error', 'created_at', 'updated_at', 'finished_at'],
-    indexes: ['jobs_queue_dedupe_key', 'jobs_claimable_idx', 'jobs_subject_idx', 'jobs_dead_idx'],
+    indexes: ['jobs_queue_dedupe_key', 'jobs_claimable_idx', 'jobs_subject_idx', 'jobs_dead_idx', 'jobs_running_subject_idx'],
   },
   webhook_endpoints: {
     columns: ['id', 'url', 'description', 'event_types', 'enabled', 'secret', 'previous_secret', 'previous_secret_expires_at', 'disabled_reason', 'failing_since', 'created_at', 'updated_at'],

@@ -22,6 +22,8 @@ export interface WebhookSettings {
   secretOverlapMs: number;
   /** How long a claimed delivery is leased before another dispatcher may take it. */
   leaseMs: number;
+  /** The longest one send may take (WEBHOOK_TIMEOUT_MS): the lease is renewed before it could run out mid-send. */
+  sendTimeoutMs: number;
 }
 
 /** The body every subscriber receives; `id` is the domain event's id, stable across retries. */
@@ -217,8 +219,8 @@ export class WebhookService {
 
   /**
    * Leases due deliveries and sends them: one endpoint's deliveries one after another in event order,
-   * different endpoints in parallel. Before each send the lease on the endpoint's remaining jobs is renewed,
-   * so a slow batch is never picked up (and sent again) by another dispatcher. Returns how many it attempted.
+   * different endpoints in parallel, renewing the lease on the endpoint's remaining jobs whenever a send might
+   * outlast it. Returns how many it attempted.
    */
   async dispatch(worker: string, batchSize = 100): Promise<number> {
     const now = this.clock();
@@ -232,11 +234,16 @@ export class WebhookService {
     for (const job of jobs) bySubject.set(job.subject ?? '', [...(bySubject.get(job.subject ?? '') ?? []), job]);
     await Promise.all(
       [...bySubject.entries()].map(async ([endpointId, queue]) => {
+        let leaseUntil = now.getTime() + this.settings.leaseMs;
         for (let i = 0; i < queue.length; i++) {
-          const remaining = queue.slice(i).map((job) => job.id);
-          const renewedAt = this.clock();
-          const held = await this.store.repos.jobs.extendLease(remaining, worker, new Date(renewedAt.getTime() + this.settings.leaseMs), renewedAt);
-          if (!held.includes(queue[i]!.id)) return; // the lease was lost (e.g. a long pause): the rest belongs to another dispatcher now
+          const renewAt = this.clock();
+          // Renewed only when what is left of the lease might not cover the next send (with margin): a fast
+          // receiver never pays for it, a slow batch is never picked up and sent again by another dispatcher.
+          if (leaseUntil - renewAt.getTime() < this.settings.sendTimeoutMs * 1.5) {
+            leaseUntil = renewAt.getTime() + this.settings.leaseMs;
+            const held = await this.store.repos.jobs.extendLease(queue.slice(i).map((job) => job.id), worker, new Date(leaseUntil), renewAt);
+            if (!held.includes(queue[i]!.id)) return; // the lease was lost (e.g. a long pause): the rest belongs to another dispatcher now
+          }
           // Read fresh each time: an admin may disable, re-point or rotate the endpoint between two deliveries.
           await this.deliver(queue[i]!, await this.store.repos.webhooks.findById(endpointId), worker);
         }

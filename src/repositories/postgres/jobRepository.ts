@@ -71,15 +71,17 @@ export class PostgresJobRepository implements JobRepository {
   }
 
   async claim(queue: string, options: { limit: number; now: Date; leaseUntil: Date; worker: string }): Promise<Job[]> {
+    // Busy subjects are found once per claim (partial index on running jobs), not probed per candidate row.
     const { rows } = await this.db.query<JobRow>(
-      `UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $3, locked_by = $4, updated_at = $2
+      `WITH busy AS (
+         SELECT DISTINCT subject FROM jobs
+          WHERE queue = $1 AND status = 'running' AND subject IS NOT NULL AND locked_until >= $2)
+       UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $3, locked_by = $4, updated_at = $2
         WHERE id IN (
           SELECT j.id FROM jobs j
            WHERE j.queue = $1 AND j.run_at <= $2
              AND (j.status = 'queued' OR (j.status = 'running' AND j.locked_until < $2))
-             AND (j.subject IS NULL OR NOT EXISTS (
-                   SELECT 1 FROM jobs r
-                    WHERE r.queue = j.queue AND r.subject = j.subject AND r.status = 'running' AND r.locked_until >= $2))
+             AND (j.subject IS NULL OR j.subject NOT IN (SELECT subject FROM busy))
            ORDER BY j.run_at, j.seq
            LIMIT $5
            FOR UPDATE SKIP LOCKED)
