@@ -165,6 +165,11 @@ export interface WebhookRepository {
    */
   updateHealth(id: string, health: { failingSince?: Date | null; enabled?: boolean; disabledReason?: string | null }, at: Date): Promise<WebhookEndpoint | null>;
   recordAttempt(attempt: WebhookAttempt): Promise<void>;
+  /**
+   * A successful delivery in one atomic step: its attempt recorded and its job done (while `worker` still holds
+   * the lease). The common case of every dispatch, so it is one statement on PostgreSQL.
+   */
+  recordDelivered(attempt: WebhookAttempt, worker: string): Promise<void>;
   /** The most recent attempt of each job. */
   lastAttempts(jobIds: string[]): Promise<Map<string, WebhookAttempt>>;
 }

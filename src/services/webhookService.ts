@@ -260,18 +260,19 @@ export class WebhookService {
     }
     const result = await this.send(endpoint, job.payload.message as WebhookMessage, now);
     const done = this.clock();
-    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
-    const error = ok ? null : (result.error ?? `HTTP ${result.statusCode}`);
+    const attempt = { id: randomUUID(), jobId: job.id, endpointId: endpoint.id, statusCode: result.statusCode, latencyMs: result.latencyMs, createdAt: done };
+    if (result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300) {
+      // Health is judged from the read made just before the send; only the health column is written.
+      await this.store.repos.webhooks.recordDelivered({ ...attempt, error: null }, worker);
+      if (endpoint.failingSince) await this.store.repos.webhooks.updateHealth(endpoint.id, { failingSince: null }, done);
+      return;
+    }
+    const error = result.error ?? `HTTP ${result.statusCode}`;
 
     await this.store.transaction(async (repos) => {
-      await repos.webhooks.recordAttempt({ id: randomUUID(), jobId: job.id, endpointId: endpoint.id, statusCode: result.statusCode, error, latencyMs: result.latencyMs, createdAt: done });
-      // Health is judged on the endpoint as it is now, and only the health columns are written.
+      await repos.webhooks.recordAttempt({ ...attempt, error });
+      // A failure is judged on the endpoint as it is now, and only the health columns are written.
       const current = await repos.webhooks.findById(endpoint.id);
-      if (ok) {
-        await repos.jobs.complete(job.id, worker, done);
-        if (current?.failingSince) await repos.webhooks.updateHealth(endpoint.id, { failingSince: null }, done);
-        return;
-      }
       if (result.statusCode === 410) {
         await repos.jobs.bury(job.id, worker, { error: 'receiver answered 410 Gone', now: done });
         if (current?.enabled) await this.disable(repos, current, 'receiver answered 410 Gone', done);
@@ -281,7 +282,7 @@ export class WebhookService {
       if (delay === undefined || job.attempts >= job.maxAttempts) {
         await repos.jobs.bury(job.id, worker, { error: `${error} (after ${job.attempts} attempts)`, now: done });
       } else {
-        await repos.jobs.retryLater(job.id, worker, { error: error!, runAt: new Date(done.getTime() + delay), now: done });
+        await repos.jobs.retryLater(job.id, worker, { error, runAt: new Date(done.getTime() + delay), now: done });
       }
       if (!current) return;
       const failingSince = current.failingSince ?? done;

@@ -390,6 +390,13 @@ function repositoriesOver(current: () => State): Repositories {
       async recordAttempt(attempt) {
         current().attempts.push(structuredClone(attempt));
       },
+      async recordDelivered(attempt, worker) {
+        current().attempts.push(structuredClone(attempt));
+        const job = current().jobs.get(attempt.jobId);
+        if (job && job.status === 'running' && job.lockedBy === worker) {
+          Object.assign(job, { status: 'done', lockedUntil: null, updatedAt: attempt.createdAt, finishedAt: attempt.createdAt, lastError: null });
+        }
+      },
       async lastAttempts(jobIds) {
         const latest = new Map<string, WebhookAttempt>();
         for (const attempt of current().attempts) {

@@ -134,6 +134,17 @@ export class PostgresWebhookRepository implements WebhookRepository {
     );
   }
 
+  async recordDelivered(attempt: WebhookAttempt, worker: string): Promise<void> {
+    await this.db.query(
+      `WITH attempt AS (
+         INSERT INTO webhook_attempts (id, job_id, endpoint_id, status_code, error, latency_ms, created_at)
+         VALUES ($1, $2, $3, $4, NULL, $5, $6))
+       UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $6, finished_at = $6, last_error = NULL
+        WHERE id = $2 AND status = 'running' AND locked_by = $7`,
+      [attempt.id, attempt.jobId, attempt.endpointId, attempt.statusCode, attempt.latencyMs, attempt.createdAt, worker],
+    );
+  }
+
   async lastAttempts(jobIds: string[]): Promise<Map<string, WebhookAttempt>> {
     if (jobIds.length === 0) return new Map();
     const { rows } = await this.db.query<AttemptRow>(
