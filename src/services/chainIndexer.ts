@@ -191,6 +191,22 @@ export class ChainIndexer {
       throw error instanceof FlushFailure ? new ProjectionFailure(error.eventId, error) : error;
     }
     await repos.chain.insertEvents(stored);
+    const parkedLedgers = [...new Set(stored.filter((r) => r.status === 'parked').map((r) => r.ledger))];
+    if (parkedLedgers.length > 0) {
+      // What a parked event would have changed is found by reconciling against the chain's state.
+      const now = this.clock();
+      await repos.jobs.enqueue([
+        {
+          id: randomUUID(),
+          queue: RECONCILIATION_QUEUE,
+          dedupeKey: `parked:${parkedLedgers.join(',')}`,
+          payload: { trigger: 'parked', ledgers: parkedLedgers },
+          maxAttempts: 5,
+          runAt: now,
+          createdAt: now,
+        },
+      ]);
+    }
     return counts;
   }
 

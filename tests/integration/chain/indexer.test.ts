@@ -257,6 +257,9 @@ describe.each(STORAGE_KINDS)('chain indexer (%s)', (kind) => {
     expect((await getStatus(t)).lastLedger).toBeGreaterThanOrEqual(last);
     const bound = await t.container.store.repos.creditLines.listBound(devnet.contractId, { limit: 10 });
     expect(bound.map((l) => l.walletAddress)).toEqual([later]);
+    // the parked event's ledger is queued for reconciliation in the same page transaction
+    const queued = await t.container.store.repos.jobs.list({ queue: 'reconciliation' }, { limit: 10 });
+    expect(queued.map((job) => job.payload.trigger)).toContain('parked');
   });
 
   it.runIf(sql)('retries a page whose projection throws, then parks the failing event after 3 attempts and moves on', async () => {
