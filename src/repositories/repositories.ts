@@ -352,6 +352,9 @@ export interface Repositories {
   incomingPayments: IncomingPaymentRepository;
 }
 
+/** A step a caller asks a service to run as the last write of the service's own transaction. */
+export type InTransaction<T> = (repos: Repositories, result: T) => Promise<void>;
+
 /** A storage: committed reads, and a unit of work in which every write commits together or not at all. */
 export interface Store {
   readonly kind: 'postgres' | 'pglite' | 'memory';

@@ -15,7 +15,7 @@ import type { LedgerEntry, LedgerEntryType } from '../domain/ledger.js';
 import { formatAmount } from '../domain/money.js';
 import { auditSnapshot, creditLineToJson } from '../domain/serialization.js';
 import { decodeCursor, encodeCursor, pageBySeq, type PageRequest, type PageResult } from '../lib/cursor.js';
-import type { CreditLineFilter, Repositories, Store } from '../repositories/repositories.js';
+import type { CreditLineFilter, InTransaction, Repositories, Store } from '../repositories/repositories.js';
 import { auditRow } from './audit.js';
 import { WalletOwnership, type WalletPrincipal } from './walletOwnership.js';
 
@@ -80,6 +80,10 @@ const withTransaction = (result: { line: CreditLine; transaction?: LedgerEntry }
   return { line: result.line, transaction: result.transaction };
 };
 
+/** A movement always has its ledger entry: the same callback, typed for draw and repay. */
+const withinAsMovement = (alsoWithin?: InTransaction<MovementResult>): InTransaction<{ line: CreditLine; transaction?: LedgerEntry }> | undefined =>
+  alsoWithin && ((repos, result) => alsoWithin(repos, withTransaction(result)));
+
 const noMetrics: CreditMetrics = { lineOpened() {}, drawn() {}, repaid() {} };
 
 /**
@@ -102,7 +106,7 @@ export class CreditLineService {
     this.ownership = options.ownership ?? new WalletOwnership('required');
   }
 
-  async open(input: OpenCreditLineInput, meta: RequestMeta): Promise<CreditLine> {
+  async open(input: OpenCreditLineInput, meta: RequestMeta, alsoWithin?: InTransaction<CreditLine>): Promise<CreditLine> {
     this.assertTerms(input.creditLimit, input.interestRateBps);
     const now = this.clock();
     const line: CreditLine = {
@@ -125,6 +129,7 @@ export class CreditLineService {
       await repos.creditLines.insert(line);
       await this.recordEvent(repos, 'credit_line.created', line, {}, now);
       if (meta.actor.kind === 'admin') await this.recordAudit(repos, meta, 'credit_line.open', null, line, now);
+      await alsoWithin?.(repos, line);
     });
     this.metrics.lineOpened();
     return line;
@@ -159,8 +164,8 @@ export class CreditLineService {
     return pageBySeq(page, (p) => this.store.repos.ledger.listByLine(id, p));
   }
 
-  async draw(id: string, amount: bigint, meta: RequestMeta): Promise<MovementResult> {
-    const result = await this.change(id, meta, 'borrower', (line, now) => {
+  async draw(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult>): Promise<MovementResult> {
+    const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), (line, now) => {
       const after = applyDraw(line, amount);
       return {
         line: after,
@@ -172,8 +177,8 @@ export class CreditLineService {
     return withTransaction(result);
   }
 
-  async repay(id: string, amount: bigint, meta: RequestMeta): Promise<MovementResult> {
-    const result = await this.change(id, meta, 'borrower', (line, now) => {
+  async repay(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult>): Promise<MovementResult> {
+    const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), (line, now) => {
       const { line: after, split } = allocateRepayment(line, amount);
       return {
         line: after,
@@ -189,7 +194,7 @@ export class CreditLineService {
   }
 
   async updateTerms(id: string, terms: { creditLimit?: bigint; interestRateBps?: number }, meta: RequestMeta): Promise<CreditLine> {
-    const { line } = await this.change(id, meta, 'admin', (line) => {
+    const { line } = await this.change(id, meta, 'admin', undefined, (line) => {
       assertCanUpdate(line);
       const updated = { ...line, creditLimit: terms.creditLimit ?? line.creditLimit, interestRateBps: terms.interestRateBps ?? line.interestRateBps };
       this.assertTerms(updated.creditLimit, updated.interestRateBps);
@@ -205,13 +210,13 @@ export class CreditLineService {
     return line;
   }
 
-  suspend = (id: string, meta: RequestMeta, reason?: string) => this.transition(id, 'suspend', meta, reason);
-  reinstate = (id: string, meta: RequestMeta, reason?: string) => this.transition(id, 'reinstate', meta, reason);
-  markDefaulted = (id: string, meta: RequestMeta, reason?: string) => this.transition(id, 'default', meta, reason);
-  close = (id: string, meta: RequestMeta, reason?: string) => this.transition(id, 'close', meta, reason);
+  suspend = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>) => this.transition(id, 'suspend', meta, reason, alsoWithin);
+  reinstate = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>) => this.transition(id, 'reinstate', meta, reason, alsoWithin);
+  markDefaulted = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>) => this.transition(id, 'default', meta, reason, alsoWithin);
+  close = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>) => this.transition(id, 'close', meta, reason, alsoWithin);
 
-  private async transition(id: string, action: CreditLineAction, meta: RequestMeta, reason?: string): Promise<CreditLine> {
-    const { line } = await this.change(id, meta, 'admin', (line, now) => {
+  private async transition(id: string, action: CreditLineAction, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>): Promise<CreditLine> {
+    const { line } = await this.change(id, meta, 'admin', alsoWithin && ((repos, result) => alsoWithin(repos, result.line)), (line, now) => {
       const status: CreditLineStatus = nextStatus(line.status, action);
       let updated: CreditLine = { ...line, status };
       let entry: Omit<LedgerEntry, 'seq'> | undefined;
@@ -243,6 +248,7 @@ export class CreditLineService {
     id: string,
     meta: RequestMeta,
     actingAs: 'borrower' | 'admin',
+    alsoWithin: InTransaction<{ line: CreditLine; transaction?: LedgerEntry }> | undefined,
     apply: (line: CreditLine, now: Date) => {
       line: CreditLine;
       entry?: Omit<LedgerEntry, 'seq'>;
@@ -270,6 +276,7 @@ export class CreditLineService {
       const transaction = outcome.entry ? await repos.ledger.append(outcome.entry) : undefined;
       await this.recordEvent(repos, outcome.event.type, line, { ...outcome.event.data, ...(transaction ? { transactionId: transaction.id } : {}) }, now);
       if (outcome.audit) await this.recordAudit(repos, meta, outcome.audit, locked, line, now);
+      await alsoWithin?.(repos, { line, transaction });
       return { line, transaction };
     });
   }

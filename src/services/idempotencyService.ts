@@ -31,8 +31,9 @@ export function requestFingerprint(method: string, path: string, body: unknown):
  * Idempotency-Key semantics, scoped per API key and kept 24 h:
  * same key and same request replays the stored response; same key with another request is 422;
  * a request still in flight with that key is 409. A request that ends in a 5xx, 401, 403 or 429 releases
- * its key so the client can retry; if the process dies mid-request the key stays in flight until it expires,
- * which refuses retries rather than risking a second money movement.
+ * its key so the client can retry. Money-moving routes store their answer inside the change's transaction
+ * (see http/atomicResponse.ts); a process that dies before that commit leaves the key in flight until it
+ * expires, which refuses retries rather than risking a second money movement.
  */
 export class IdempotencyService {
   constructor(

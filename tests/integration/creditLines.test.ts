@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { admin, client, createTestApp, randomWallet, type TestApp } from '../support/app.js';
 import { STORAGE_KINDS } from '../support/databases.js';
 import { signIn, type WalletSession } from '../support/wallets.js';
@@ -274,6 +274,24 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
       const again = await post(`/api/credit/lines/${line.id}/draw`, { amount: '2' }, headers);
       expect(again.status).toBe(422);
       expect(again.headers['idempotency-replayed']).toBe('true');
+    });
+
+    it('stores a draw\'s answer in the draw\'s own transaction: nothing after the commit can leave the key in flight', async () => {
+      const line = await open();
+      const headers = { ...owners.get(line.id)!.headers, 'Idempotency-Key': `atomic-${line.id}` };
+      // The bookkeeping that runs once the response is ready fails: the draw's stored answer must not depend on it.
+      const finish = vi.spyOn(t.container.services.idempotency, 'finish').mockRejectedValue(new Error('database went away'));
+      try {
+        const first = await post(`/api/credit/lines/${line.id}/draw`, { amount: '4' }, headers);
+        expect(first.status).toBe(200);
+        expect(finish).not.toHaveBeenCalled();
+      } finally {
+        finish.mockRestore();
+      }
+      const retry = await post(`/api/credit/lines/${line.id}/draw`, { amount: '4' }, headers);
+      expect(retry.status).toBe(200);
+      expect(retry.headers['idempotency-replayed']).toBe('true');
+      expect((await request(t.app).get(`/api/credit/lines/${line.id}`).set(client)).body.data.utilized).toBe('4.0000000');
     });
 
     it('refuses a malformed key', async () => {

@@ -5,8 +5,9 @@ import { requestFingerprint, type IdempotencyService } from '../../services/idem
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /**
- * Honours `Idempotency-Key` on POSTs that create or move money. The stored response is written
- * before the response leaves, so a client that retries after a reply always gets the replay.
+ * Honours `Idempotency-Key` on POSTs that create or move money. Routes that change money store their
+ * response inside the change's own transaction (storeResponseWithin); any other outcome (a refusal, an
+ * error) is stored here before the response leaves, so a client that retries after a reply gets the replay.
  */
 export function idempotency(service: IdempotencyService) {
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -25,8 +26,11 @@ export function idempotency(service: IdempotencyService) {
       return;
     }
 
+    res.locals.idempotency = { principal, key, stored: false };
     const send = res.json.bind(res);
     res.json = (body: unknown) => {
+      // Stored already, inside the transaction that made the change (see storeResponseWithin).
+      if (res.locals.idempotency?.stored) return send(body);
       service
         .finish(principal, key, { status: res.statusCode, body })
         .catch((error: unknown) => res.locals.log.error({ err: error }, 'could not store idempotent response; the key stays in flight'))

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { CREDIT_LINE_STATUSES } from '../../domain/creditLine.js';
 import { creditLineToJson, ledgerEntryToJson } from '../../domain/serialization.js';
-import type { CreditLineService, RequestMeta } from '../../services/creditLineService.js';
+import type { CreditLineService, MovementResult, RequestMeta } from '../../services/creditLineService.js';
+import { storeResponseWithin } from '../atomicResponse.js';
 import type { Request, Response } from 'express';
 import { sendData } from '../envelope.js';
 import { amountSchema, interestRateBpsSchema, paginationSchema, parse, stellarAddressSchema, uuidParam } from '../middleware/validate.js';
@@ -29,6 +30,8 @@ const listQuery = paginationSchema.extend({
 });
 const walletParam = z.strictObject({ walletAddress: stellarAddressSchema });
 
+const movementToJson = (result: MovementResult) => ({ creditLine: creditLineToJson(result.line), transaction: ledgerEntryToJson(result.transaction) });
+
 const meta = (res: Response): RequestMeta => ({ actor: res.locals.actor!, requestId: res.locals.requestId, wallet: res.locals.wallet });
 const lineId = (req: Request) => parse(uuidParam, req.params, 'params').id;
 
@@ -37,7 +40,8 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
     (action: 'suspend' | 'reinstate' | 'close' | 'markDefaulted') => async (req: Request, res: Response) => {
       const id = lineId(req);
       const { reason } = parse(reasonBody, req.body, 'body');
-      sendData(res, 200, creditLineToJson(await service[action](id, meta(res), reason)));
+      const line = await service[action](id, meta(res), reason, storeResponseWithin(res, 200, creditLineToJson));
+      sendData(res, 200, creditLineToJson(line));
     };
 
   return [
@@ -48,7 +52,8 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       idempotent: true,
       async handler(req, res) {
         const body = parse(openLineBody, req.body, 'body');
-        sendData(res, 201, creditLineToJson(await service.open(body, meta(res))));
+        const line = await service.open(body, meta(res), storeResponseWithin(res, 201, creditLineToJson));
+        sendData(res, 201, creditLineToJson(line));
       },
     },
     {
@@ -87,8 +92,8 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       async handler(req, res) {
         const id = lineId(req);
         const { amount } = parse(amountBody, req.body, 'body');
-        const result = await service.draw(id, amount, meta(res));
-        sendData(res, 200, { creditLine: creditLineToJson(result.line), transaction: ledgerEntryToJson(result.transaction) });
+        const result = await service.draw(id, amount, meta(res), storeResponseWithin(res, 200, movementToJson));
+        sendData(res, 200, movementToJson(result));
       },
     },
     {
@@ -99,8 +104,8 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       async handler(req, res) {
         const id = lineId(req);
         const { amount } = parse(amountBody, req.body, 'body');
-        const result = await service.repay(id, amount, meta(res));
-        sendData(res, 200, { creditLine: creditLineToJson(result.line), transaction: ledgerEntryToJson(result.transaction) });
+        const result = await service.repay(id, amount, meta(res), storeResponseWithin(res, 200, movementToJson));
+        sendData(res, 200, movementToJson(result));
       },
     },
     {
