@@ -20,14 +20,12 @@
  * Profiling the whole process instead: `node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx scripts/bench/chain.ts`
  * with BENCH_CHAIN_WRITE=0. Either profile: `npx tsx scripts/bench/chain/profileSummary.ts <file>.cpuprofile`.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { rpc, StrKey } from '@stellar/stellar-sdk';
@@ -38,18 +36,11 @@ import { createLogger } from '../../src/lib/logger.js';
 import { createPostgresDb } from '../../src/db/postgresDb.js';
 import { decodeCreditEvent } from '../../src/stellar/creditEvents.js';
 import { countingDb, type QueryStats } from './chain/queryStats.js';
+import { ROOT, intEnv, sh } from './common.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SECTION_START = '<!-- bench:chain:start -->';
 export const SECTION_END = '<!-- bench:chain:end -->';
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -238,13 +229,6 @@ function statsRow(label: string, s: QueryStats, units: number, phaseMs: number):
   return `| ${label} | ${fmt(s.queries)} | ${fmt(s.queries / Math.max(units, 1), 2)} | ${fmt(seconds(s.ms), 2)} | ${fmt((s.ms / phaseMs) * 100)} % | ${top} |`;
 }
 
-function sh(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 const loadAvg = () =>
   os

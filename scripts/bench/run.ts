@@ -14,28 +14,19 @@
  *   BENCH_CPU_PROF      a directory: API servers run with --cpu-prof and leave their profiles there
  *                       (profiling slows the server; do not publish figures from such a run)
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Keypair, Transaction } from '@stellar/stellar-sdk';
 import type autocannon from 'autocannon';
 import { runLoad, rotatingPaths, type Measurement } from './load.js';
 import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { renderSection, resultsTable, targetsTable, writeSection, type Machine, type RunRecord, type Target } from './report.js';
+import { ROOT, intEnv, sh, cpuModel } from './common.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   adminUrl: process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -320,25 +311,7 @@ async function benchStorage(storage: 'postgres' | 'pglite', adminUrl: URL): Prom
   }
 }
 
-function sh(command: string, args: string[]): string {
-  try {
-    return execFileSync(command, args, { cwd: ROOT, encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
-function cpuModel(): string {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('model name'));
-    if (line) return line.split(':').slice(1).join(':').trim();
-  } catch {
-    // fall through to os.cpus()
-  }
-  return os.cpus()[0]?.model ?? 'unknown';
-}
 
 const loadAvg = () => os.loadavg().map((v) => v.toFixed(2)).join(' / ');
 

@@ -41,13 +41,12 @@
  *   BENCH_WEBHOOK_RENDER=1       measure nothing: re-render the section from BENCH_WEBHOOK_RESULTS (after a change to
  *                                the report's wording)
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { StrKey } from '@stellar/stellar-sdk';
 import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
@@ -56,16 +55,9 @@ import type { CounterSnapshot } from './webhooks/pgCounter.js';
 import { startReceiver, type Receiver } from './webhooks/receiver.js';
 import { CpuMeter, loadAvg, percentile } from './webhooks/sampling.js';
 import { renderSection, writeSection, type Profile, type RenderInput, type RunResult, type Settings } from './webhooks/report.js';
+import { ROOT, intEnv, sh, cpuModel } from './common.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  return value;
-}
 
 const DEFAULT_SCENARIOS = ['throughput-1', 'throughput-4', 'lag-1', 'floor-1', 'profile-1', 'batch-50', 'batch-500'];
 const SCENARIO_PATTERN = /^(throughput-[14]|lag-[14]|floor-1|profile-1|batch-\d{1,5})$/;
@@ -529,25 +521,7 @@ async function runScenario(adminUrl: URL, receiver: Receiver, scenario: Scenario
 
 // ------------------------------------------------------------------------------------------- main
 
-function sh(command: string, args: string[]): string {
-  try {
-    return execFileSync(command, args, { cwd: ROOT, encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
-function cpuModel(): string {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('model name'));
-    if (line) return line.split(':').slice(1).join(':').trim();
-  } catch {
-    // fall through to os.cpus()
-  }
-  return os.cpus()[0]?.model ?? 'unknown';
-}
 
 function publish(input: RenderInput): void {
   const section = renderSection(input);
