@@ -1,81 +1,21 @@
 import { Keypair } from '@stellar/stellar-sdk';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killServers, ready, startServer, until, type Running } from '../support/serverProcess.js';
 
 /**
  * The real process, as `npm start` runs it (`node --import tsx src/index.ts`): boot, config errors,
  * generated development keys, and a graceful SIGTERM that lets an in-flight request finish.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLIENT_KEY = 'e2e-client-key-0123456789';
 const ADMIN_KEY = 'e2e-admin-key-0123456789';
 /** Above Node's 5 s keepAliveTimeout: see the known-bug test below. */
 const SHUTDOWN_TIMEOUT_MS = 8_000;
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves with the exit code (or the signal name) once the process is gone. */
-  exited: Promise<number | string>;
-  port?: number;
-}
-
-const running: Running[] = [];
-
-/** Spawns the server with only the given variables (never the test runner's own NODE_ENV, keys or DATABASE_URL). */
-function start(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  const proc: Running = { child, stdout: () => out, stderr: () => err, exited };
-  running.push(proc);
-  return proc;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number, proc?: Running): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${proc ? `\nstdout:\n${proc.stdout()}\nstderr:\n${proc.stderr()}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-/** Waits for the "listening" log line (PORT=0 lets the OS pick a free port) and then for GET /health. */
-async function ready(proc: Running): Promise<number> {
-  const port = await until(
-    'the "listening" log line',
-    () => {
-      if (proc.child.exitCode !== null) throw new Error(`server exited with ${proc.child.exitCode}\nstderr:\n${proc.stderr()}`);
-      const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(proc.stdout());
-      return match ? Number(match[1]) : undefined;
-    },
-    45_000,
-    proc,
-  );
-  proc.port = port;
-  const health = await fetch(`http://127.0.0.1:${port}/health`);
-  expect(health.status).toBe(200);
-  return port;
-}
 
 interface Reply {
   status: number;
@@ -132,14 +72,7 @@ function connectError(port: number): Promise<string | undefined> {
 const withTimeout = <T>(promise: Promise<T>, ms: number, what: string) =>
   Promise.race([promise, new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms))]);
 
-afterEach(async () => {
-  for (const proc of running.splice(0)) {
-    if (proc.child.exitCode === null && proc.child.signalCode === null) {
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-    }
-  }
-});
+afterEach(killServers);
 
 /**
  * Several requests over one keep-alive connection, then a draw on the same connection whose body is only
@@ -190,7 +123,7 @@ describe('process lifecycle (real process)', () => {
   it('on SIGTERM refuses new connections, finishes the in-flight request and exits 0', { timeout: 90_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'creditra-e2e-'));
     try {
-      const proc = start({
+      const proc = startServer({
         NODE_ENV: 'test',
         DATA_DIR: dataDir, // embedded PGlite: the shutdown also has to close a real database
         WALLET_AUTH: 'optional', // this file is about the process, not wallet tokens: a client key may draw
@@ -219,7 +152,7 @@ describe('process lifecycle (real process)', () => {
    * keep-alive timeout (5 s): with SHUTDOWN_TIMEOUT_MS under 5 s that would turn a clean stop into exit 1.
    */
   it('exits promptly once the last in-flight request is answered, not after the keep-alive timeout', { timeout: 60_000 }, async () => {
-    const proc = start({
+    const proc = startServer({
       NODE_ENV: 'test',
       DATABASE_URL: 'memory:',
       WALLET_AUTH: 'optional',
@@ -242,7 +175,7 @@ describe('process lifecycle (real process)', () => {
     ['production without API_KEYS', { NODE_ENV: 'production', ADMIN_API_KEYS: ADMIN_KEY, DATABASE_URL: 'postgres://127.0.0.1:1/none' }, 'API_KEYS'],
     ['a DATABASE_URL that is not postgres', { DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
   ])('a bad config (%s) exits non-zero and names the variable on stderr', async (_name, env, variable) => {
-    const proc = start({ NODE_ENV: 'test', ...env });
+    const proc = startServer({ NODE_ENV: 'test', ...env });
     const code = await withTimeout(proc.exited, 20_000, 'exit on bad config');
     expect(code).not.toBe(0);
     expect(proc.stderr()).toContain('Invalid configuration');
@@ -251,7 +184,7 @@ describe('process lifecycle (real process)', () => {
   });
 
   it('with no keys configured outside production, prints generated development keys that work', { timeout: 60_000 }, async () => {
-    const proc = start({ NODE_ENV: 'development', DATABASE_URL: 'memory:' });
+    const proc = startServer({ NODE_ENV: 'development', DATABASE_URL: 'memory:' });
     const port = await ready(proc);
     const keys = await until(
       'the generated keys',

@@ -1,13 +1,11 @@
 import { Keypair } from '@stellar/stellar-sdk';
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createScratchPostgres, TEST_DATABASE_URL } from '../support/databases.js';
+import { killServers, ready, startServer, until, type Running } from '../support/serverProcess.js';
 
 /**
  * The real process (`node --import tsx src/index.ts`) on PostgreSQL, SIGKILLed while a webhook delivery is in
@@ -15,74 +13,14 @@ import { createScratchPostgres, TEST_DATABASE_URL } from '../support/databases.j
  * subscriber can de-duplicate on webhook-id.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLIENT_KEY = 'e2e-client-key-0123456789';
 const ADMIN_KEY = 'e2e-admin-key-0123456789';
 const EVENTS = 300;
 
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | string>;
-}
-
-const running: Running[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
-function start(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  const proc: Running = { child, stdout: () => out, stderr: () => err, exited };
-  running.push(proc);
-  return proc;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, proc?: Running): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${proc ? `\nstdout (tail):\n${proc.stdout().slice(-4000)}\nstderr:\n${proc.stderr()}` : ''}`);
-    }
-    await sleep(25);
-  }
-}
-
-/** The port from the "listening" log line (PORT=0), then a healthy GET /health. */
-async function ready(proc: Running): Promise<number> {
-  const port = await until(
-    'the "listening" log line',
-    () => {
-      if (proc.child.exitCode !== null) throw new Error(`server exited with ${proc.child.exitCode}\nstderr:\n${proc.stderr()}`);
-      const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(proc.stdout());
-      return match ? Number(match[1]) : undefined;
-    },
-    60_000,
-    proc,
-  );
-  expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
-  return port;
-}
-
 afterEach(async () => {
-  for (const proc of running.splice(0)) {
-    if (proc.child.exitCode === null && proc.child.signalCode === null) {
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-    }
-  }
+  await killServers();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
@@ -143,7 +81,7 @@ describe.runIf(TEST_DATABASE_URL)('webhook delivery across a crash (real process
     };
 
     // ---- first process: an endpoint, then EVENTS credit lines opened over HTTP while it delivers
-    const first = start(env);
+    const first = startServer(env);
     crash.victim = first;
     const port = await ready(first);
     const base = `http://127.0.0.1:${port}`;
@@ -176,7 +114,7 @@ describe.runIf(TEST_DATABASE_URL)('webhook delivery across a crash (real process
     expect(distinctAtKill).toBeGreaterThan(0);
 
     // ---- a new process on the same database picks up what the dead one held (once its lease ran out)
-    const second = start(env);
+    const second = startServer(env);
     await ready(second);
     await sql.connect();
     cleanups.push(() => sql.end());
