@@ -35,3 +35,25 @@ export function cpuModel(): string {
   }
   return os.cpus()[0]?.model ?? 'unknown';
 }
+
+/**
+ * A benchmark never outlives its budget nor leaves children or scratch data behind: a watchdog and SIGINT/SIGTERM
+ * both run `cleanup` and exit. Returns the watchdog so a normal finish can clear it.
+ */
+export function guardRun(label: string, budgetMs: number, cleanup: () => Promise<void>): NodeJS.Timeout {
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`${label}: gave up after ${Math.round(budgetMs / 1000)} s\n`);
+    void cleanup().finally(() => process.exit(1));
+  }, budgetMs);
+  watchdog.unref();
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
+      process.stderr.write(`${label}: ${signal}, stopping children and removing scratch data\n`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  return watchdog;
+}

@@ -24,7 +24,7 @@ import type autocannon from 'autocannon';
 import { runLoad, rotatingPaths, type Measurement } from './load.js';
 import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { renderSection, resultsTable, targetsTable, writeSection, type Machine, type RunRecord, type Target } from './report.js';
-import { ROOT, intEnv, sh, cpuModel } from './common.js';
+import { ROOT, guardRun, intEnv, sh, cpuModel } from './common.js';
 
 
 
@@ -410,21 +410,7 @@ async function main(): Promise<void> {
 // Whole-run watchdog: a wedged step cannot keep the benchmark (and its children) alive for ever.
 const perRunSeconds = settings.durationSeconds + settings.warmupSeconds + 60;
 const budgetMs = (600 + perRunSeconds * 9) * 1000;
-const watchdog = setTimeout(() => {
-  process.stderr.write(`bench: gave up after ${Math.round(budgetMs / 1000)} s\n`);
-  void cleanupAll().finally(() => process.exit(1));
-}, budgetMs);
-watchdog.unref();
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write(`bench: ${signal}, stopping children and removing scratch data\n`);
-    void cleanupAll().finally(() => process.exit(130));
-  });
-}
+const watchdog = guardRun('bench', budgetMs, cleanupAll);
 
 main()
   .then(() => cleanupAll())

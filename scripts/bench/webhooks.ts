@@ -55,7 +55,7 @@ import type { CounterSnapshot } from './webhooks/pgCounter.js';
 import { startReceiver, type Receiver } from './webhooks/receiver.js';
 import { CpuMeter, loadAvg, percentile } from './webhooks/sampling.js';
 import { renderSection, writeSection, type Profile, type RenderInput, type RunResult, type Settings } from './webhooks/report.js';
-import { ROOT, intEnv, sh, cpuModel } from './common.js';
+import { ROOT, guardRun, intEnv, sh, cpuModel } from './common.js';
 
 
 
@@ -590,21 +590,7 @@ async function main(): Promise<void> {
 
 // Whole-run watchdog: a wedged step cannot keep the benchmark (and its children) alive for ever.
 const budgetMs = (120 + settings.scenarios.length * (settings.drainSeconds + settings.lagSeconds + 150)) * 1000;
-const watchdog = setTimeout(() => {
-  process.stderr.write(`bench:webhooks: gave up after ${Math.round(budgetMs / 1000)} s\n`);
-  void cleanupAll().finally(() => process.exit(1));
-}, budgetMs);
-watchdog.unref();
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write(`bench:webhooks: ${signal}, stopping children and removing scratch databases\n`);
-    void cleanupAll().finally(() => process.exit(130));
-  });
-}
+const watchdog = guardRun('bench:webhooks', budgetMs, cleanupAll);
 
 withTimeout(main(), budgetMs, 'bench:webhooks')
   .then(() => cleanupAll())
