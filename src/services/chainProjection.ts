@@ -132,10 +132,11 @@ export class PageProjection {
           updatedAt: at,
           contractId: record.contractId,
         };
-        assertStorable(created);
-        await this.repos.creditLines.insert(created);
-        this.lines.set(key(record.contractId, created.walletAddress), created);
-        return change(created, 'credit_line.created', { reopened: false });
+        const outcome = change(created, 'credit_line.created', { reopened: false });
+        // Inserted now, as tracked: unless a later event of this page changes it, flush has nothing to update.
+        await this.repos.creditLines.insert(this.lines.get(key(record.contractId, created.walletAddress))!);
+        this.dirty.delete(key(record.contractId, created.walletAddress));
+        return outcome;
       }
       case 'drawn': {
         const current = await line(event.fields.borrower);
