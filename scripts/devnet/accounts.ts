@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Asset, Keypair, StrKey, xdr } from '@stellar/stellar-sdk';
 
 /**
@@ -47,7 +48,21 @@ export interface AccountSeed {
   homeDomain?: string;
   /** Data entries; values base64, as Horizon shows them. */
   data?: Record<string, string>;
+  /**
+   * Unix seconds. When given, Horizon also gets the account's creation: a `create_account` operation from
+   * `funder` dated this time, with the seeded native balance (1 XLM when none is seeded) as starting balance.
+   * Without it the account has no history, as before.
+   */
+  createdAt?: number;
+  /** G… account that created this one (only used with `createdAt`); defaults to `DEVNET_FUNDER`. */
+  funder?: string;
 }
+
+/**
+ * The default creator of accounts seeded with `createdAt`. Derived from a fixed seed so it is the same key in
+ * every run and process (a test can assert on it); like other sources it is auto-created on first use.
+ */
+export const DEVNET_FUNDER = Keypair.fromRawEd25519Seed(createHash('sha256').update('creditra devnet funder').digest()).publicKey();
 
 const MAX_INT64 = 2n ** 63n - 1n;
 
@@ -82,6 +97,11 @@ function parseBalance(seed: BalanceSeed): BalanceRecord {
     amount,
     limit: seed.limit === undefined ? MAX_INT64 : toStroops(seed.limit),
   };
+}
+
+/** The native balance the seed itself gives (not the 10,000 XLM default an account gets when it gives none). */
+export function seededNativeBalance(seed: AccountSeed): bigint | undefined {
+  return (seed.balances ?? []).map(parseBalance).find((b) => b.assetType === 'native')?.amount;
 }
 
 export class Accounts {

@@ -1,5 +1,5 @@
 import { xdr } from '@stellar/stellar-sdk';
-import type { AccountRecord, AccountSeed } from './accounts.js';
+import { DEVNET_FUNDER, seededNativeBalance, toStroops, type AccountRecord, type AccountSeed } from './accounts.js';
 import type { DevnetCore } from './core.js';
 import { ContractError, HostError, type CallResult, type ContractState, type CreditLine, type CreditLinePatch } from './creditContract.js';
 import type { EmittedEvent, EventName } from './events.js';
@@ -86,8 +86,23 @@ export interface HorizonSeedBatch {
 export class HorizonSeeder {
   constructor(private readonly core: DevnetCore) {}
 
+  /**
+   * Creates or replaces an account. With `createdAt` its creation is also recorded as a `create_account`
+   * operation, so account age can be read from its first operation as on a real Horizon.
+   */
   account(seed: AccountSeed): AccountRecord {
     const latest = this.core.chain.latest;
+    // The creation goes first so that its checks (createdAt, funder, one creation per account, balances)
+    // reject a bad seed before the account is replaced.
+    if (seed.createdAt !== undefined) {
+      const creation = {
+        account: seed.id,
+        funder: seed.funder ?? DEVNET_FUNDER,
+        startingBalance: seededNativeBalance(seed) ?? toStroops('1'),
+        createdAt: seed.createdAt,
+      };
+      this.core.horizon.seedAccountCreation(creation, latest.sequence, latest.closeTime);
+    }
     return this.core.accounts.seed(seed, latest.sequence, latest.closeTime);
   }
 

@@ -1,6 +1,6 @@
 import { formatAmount, subentryCount, type AccountRecord } from './accounts.js';
 import type { DevnetCore } from './core.js';
-import { assetKey, toAsset, type ClassicTx, type PaymentOp, type Trade } from './horizonData.js';
+import { assetKey, toAsset, type ClassicOp, type ClassicTx, type CreateAccountOp, type PaymentOp, type Trade } from './horizonData.js';
 
 /**
  * Horizon's REST API in HAL JSON for the resources the backend uses: accounts (signers, thresholds,
@@ -162,31 +162,53 @@ function transactionRecord(base: string, t: ClassicTx) {
   };
 }
 
-function paymentRecord(base: string, p: PaymentOp) {
-  const pt = p.toid.toString();
+/** The fields every operation record has, whatever its type. */
+function operationBase(base: string, op: ClassicOp) {
+  const pt = op.toid.toString();
   const self = `${base}/operations/${pt}`;
   return {
     _links: {
       self: { href: self },
-      transaction: { href: `${base}/transactions/${p.tx.hash}` },
+      transaction: { href: `${base}/transactions/${op.tx.hash}` },
       effects: { href: `${self}/effects` },
       succeeds: { href: `${base}/effects?order=desc&cursor=${pt}` },
       precedes: { href: `${base}/effects?order=asc&cursor=${pt}` },
     },
     id: pt,
     paging_token: pt,
-    transaction_successful: p.tx.successful,
-    source_account: p.source,
-    type: 'payment',
-    type_i: 1,
-    created_at: iso(p.tx.createdAt),
-    transaction_hash: p.tx.hash,
-    asset_type: p.asset.type,
-    ...(p.asset.code && { asset_code: p.asset.code, asset_issuer: p.asset.issuer }),
-    from: p.from,
-    to: p.to,
-    amount: formatAmount(p.amount),
+    transaction_successful: op.tx.successful,
+    source_account: op.source,
+    created_at: iso(op.tx.createdAt),
+    transaction_hash: op.tx.hash,
   };
+}
+
+const paymentFields = (p: PaymentOp) => ({
+  type: 'payment',
+  type_i: 1,
+  asset_type: p.asset.type,
+  ...(p.asset.code && { asset_code: p.asset.code, asset_issuer: p.asset.issuer }),
+  from: p.from,
+  to: p.to,
+  amount: formatAmount(p.amount),
+});
+
+const createAccountFields = (c: CreateAccountOp) => ({
+  type: 'create_account',
+  type_i: 0,
+  starting_balance: formatAmount(c.startingBalance),
+  funder: c.funder,
+  account: c.account,
+});
+
+function operationRecord(base: string, op: ClassicOp) {
+  return { ...operationBase(base, op), ...(op.type === 'payment' ? paymentFields(op) : createAccountFields(op)) };
+}
+
+/** The accounts an operation concerns: what Horizon's per-account operation and payment lists match on. */
+function involves(op: ClassicOp, id: string): boolean {
+  const parties = op.type === 'payment' ? [op.from, op.to] : [op.funder, op.account];
+  return op.source === id || parties.includes(id);
 }
 
 // ── Paging ─────────────────────────────────────────────────────────────────────────────────────────────
@@ -366,20 +388,22 @@ export function handleHorizon(core: DevnetCore, base: string, path: string, quer
       const account = core.accounts.get(m[1]!);
       return account ? ok(accountRecord(base, account)) : notFound();
     }
+    // Every stored operation type (payment, create_account) is one Horizon also lists under payments, so the
+    // payment and operation lists below serve the same records.
     if ((m = /^\/accounts\/([A-Z0-9]{56})\/(payments|operations)$/.exec(path))) {
       const id = m[1]!;
       const params = pageParams(query);
-      const mine = store.payments.filter((p) => (p.from === id || p.to === id || p.source === id) && includeFailed(params, p.tx.successful));
-      return ok(page(base, `/accounts/${id}/${m[2]}`, mine, params, (p) => paymentRecord(base, p), nowToid));
+      const mine = store.operations.filter((op) => involves(op, id) && includeFailed(params, op.tx.successful));
+      return ok(page(base, `/accounts/${id}/${m[2]}`, mine, params, (op) => operationRecord(base, op), nowToid));
     }
     if (path === '/payments' || path === '/operations') {
       const params = pageParams(query);
-      const all = store.payments.filter((p) => includeFailed(params, p.tx.successful));
-      return ok(page(base, path, all, params, (p) => paymentRecord(base, p), nowToid));
+      const all = store.operations.filter((op) => includeFailed(params, op.tx.successful));
+      return ok(page(base, path, all, params, (op) => operationRecord(base, op), nowToid));
     }
     if ((m = /^\/operations\/(\d+)$/.exec(path))) {
-      const op = store.payments.find((p) => p.toid.toString() === m![1]);
-      return op ? ok(paymentRecord(base, op)) : notFound();
+      const op = store.operations.find((o) => o.toid.toString() === m![1]);
+      return op ? ok(operationRecord(base, op)) : notFound();
     }
     if ((m = /^\/accounts\/([A-Z0-9]{56})\/transactions$/.exec(path))) {
       const id = m[1]!;
@@ -399,8 +423,8 @@ export function handleHorizon(core: DevnetCore, base: string, path: string, quer
     if ((m = /^\/transactions\/([0-9a-f]{64})\/(operations|payments)$/.exec(path))) {
       const txHash = m[1]!;
       const params = { ...pageParams(query), includeFailed: true }; // a transaction's own operations, even if it failed
-      const ops = store.payments.filter((p) => p.tx.hash === txHash);
-      return ok(page(base, path, ops, params, (p) => paymentRecord(base, p), nowToid));
+      const ops = store.operations.filter((op) => op.tx.hash === txHash);
+      return ok(page(base, path, ops, params, (op) => operationRecord(base, op), nowToid));
     }
     if (path === '/trade_aggregations') return ok(tradeAggregations(base, store.trades, query));
     return notFound();

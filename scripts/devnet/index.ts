@@ -202,5 +202,5 @@ export { ContractError, HostError, CONTRACT_ERRORS, type CreditLine, type Credit
 export { EVENT_CATALOG, EVENT_NAMES, type EventName } from './events.js';
 export { CREDIT_STATUS } from './scval.js';
 export type { FaultSettings } from './faults.js';
-export type { AccountSeed } from './accounts.js';
+export { DEVNET_FUNDER, type AccountSeed } from './accounts.js';
 export type { PaymentSeed, TradeSeed } from './horizonData.js';

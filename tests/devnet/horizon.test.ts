@@ -1,7 +1,7 @@
-import { Asset, Horizon, Keypair, NotFoundError, TransactionBuilder, xdr } from '@stellar/stellar-sdk';
+import { Asset, Horizon, Keypair, NotFoundError, Transaction, TransactionBuilder, xdr } from '@stellar/stellar-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Devnet } from '../../scripts/devnet/index.js';
-import { devnet, T0 } from './helpers.js';
+import { DEVNET_FUNDER, type Devnet } from '../../scripts/devnet/index.js';
+import { DAY, devnet, T0 } from './helpers.js';
 
 /** Horizon's HAL API through `Horizon.Server`: accounts, payment paging, transactions, trade aggregations. */
 describe('devnet Horizon', () => {
@@ -137,5 +137,99 @@ describe('devnet Horizon', () => {
     expect(await res.json()).toMatchObject({ type: 'https://stellar.org/horizon-errors/not_found', title: 'Resource Missing', status: 404 });
     const root = (await (await fetch(`${d.horizonUrl}/`)).json()) as { network_passphrase: string };
     expect(root.network_passphrase).toBe(d.networkPassphrase);
+  });
+});
+
+/**
+ * An account seeded with `createdAt` has Horizon history that starts with its `create_account` operation,
+ * so account age is read from the first operation exactly as a risk model would on a real Horizon.
+ */
+describe('devnet Horizon account creation', () => {
+  let d: Devnet;
+  let horizon: Horizon.Server;
+  const aged = Keypair.random().publicKey();
+  const funder = Keypair.random().publicKey();
+  const bornAt = T0 - 400 * DAY;
+  /** Horizon's timestamp format: ISO 8601 without milliseconds. */
+  const horizonTime = (unix: number) => new Date(unix * 1000).toISOString().replace('.000Z', 'Z');
+  const firstOperation = async (id: string) =>
+    (await horizon.operations().forAccount(id).order('asc').limit(1).call()).records[0] as Horizon.ServerApi.CreateAccountOperationRecord | undefined;
+  const operationCount = async () => (await horizon.operations().limit(200).call()).records.length;
+
+  beforeAll(async () => {
+    d = await devnet();
+    horizon = new Horizon.Server(d.horizonUrl, { allowHttp: true });
+    d.seedHorizon.account({ id: aged, createdAt: bornAt, funder, balances: [{ asset: 'native', amount: '250' }] });
+    d.closeLedger();
+    d.seedHorizon.payment({ from: funder, to: aged, amount: '5' }); // later activity, later TOID
+  });
+  afterAll(() => d.stop());
+
+  it('serves the creation as the account’s first operation, also among payments', async () => {
+    const creation = await firstOperation(aged);
+    expect(creation).toMatchObject({
+      type: 'create_account',
+      type_i: 0,
+      created_at: horizonTime(bornAt),
+      funder,
+      account: aged,
+      starting_balance: '250.0000000',
+      source_account: funder,
+      transaction_successful: true,
+    });
+    const payments = await horizon.payments().forAccount(aged).order('asc').call();
+    expect(payments.records.map((r) => r.type)).toEqual(['create_account', 'payment']);
+    expect(payments.records[0]!.id).toBe(creation!.id);
+    expect((await horizon.operations().operation(creation!.id).call()).type).toBe('create_account');
+    expect((await horizon.operations().forAccount(funder).call()).records.map((r) => r.id)).toContain(creation!.id);
+    expect((await horizon.operations().call()).records.map((r) => r.id)).toContain(creation!.id);
+    expect((await horizon.payments().call()).records.map((r) => r.id)).toContain(creation!.id);
+  });
+
+  it('records a real create_account transaction for the funder and the new account', async () => {
+    const creation = (await firstOperation(aged))!;
+    const tx = await creation.transaction();
+    expect(tx).toMatchObject({ source_account: funder, operation_count: 1, successful: true, created_at: horizonTime(bornAt), memo_type: 'none' });
+    const envelope = TransactionBuilder.fromXDR(tx.envelope_xdr, d.networkPassphrase) as Transaction;
+    expect(envelope.hash().toString('hex')).toBe(tx.hash);
+    expect(envelope.operations).toEqual([expect.objectContaining({ type: 'createAccount', destination: aged, startingBalance: '250.0000000' })]);
+    const [opResult] = xdr.TransactionResult.fromXDR(tx.result_xdr, 'base64').result().results();
+    expect(opResult!.tr().createAccountResult().switch().name).toBe('createAccountSuccess');
+    for (const account of [funder, aged]) {
+      expect((await horizon.transactions().forAccount(account).call()).records.map((t) => t.hash)).toContain(tx.hash);
+    }
+    expect((await horizon.transactions().call()).records.map((t) => t.hash)).toContain(tx.hash);
+    expect((await horizon.operations().forTransaction(tx.hash).call()).records.map((r) => r.id)).toEqual([creation.id]);
+    expect((await horizon.payments().forTransaction(tx.hash).call()).records.map((r) => r.id)).toEqual([creation.id]);
+  });
+
+  it('defaults to the devnet funder and 1 XLM, and records nothing without createdAt', async () => {
+    const before = await operationCount();
+    const plain = Keypair.random().publicKey();
+    d.seedHorizon.account({ id: plain });
+    expect(await operationCount()).toBe(before);
+    expect(await firstOperation(plain)).toBeUndefined();
+    expect((await horizon.transactions().forAccount(plain).call()).records).toEqual([]);
+
+    const young = Keypair.random().publicKey();
+    d.seedHorizon.account({ id: young, createdAt: T0 - DAY });
+    expect(await firstOperation(young)).toMatchObject({ funder: DEVNET_FUNDER, starting_balance: '1.0000000', created_at: horizonTime(T0 - DAY) });
+    expect((await horizon.loadAccount(DEVNET_FUNDER)).accountId()).toBe(DEVNET_FUNDER); // created on demand
+    expect(() => d.seedHorizon.account({ id: young, createdAt: T0 })).toThrow(/already has a create_account/);
+  });
+
+  it('seeds a creation through the control API', async () => {
+    const id = Keypair.random().publicKey();
+    const seed = (body: unknown) => fetch(`${d.controlUrl}/seed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await seed({ accounts: [{ id, createdAt: T0 - 30 * DAY, balances: [{ asset: 'native', amount: '42' }] }] });
+    expect(res.status).toBe(200);
+    expect(await firstOperation(id)).toMatchObject({
+      type: 'create_account',
+      funder: DEVNET_FUNDER,
+      account: id,
+      starting_balance: '42.0000000',
+      created_at: horizonTime(T0 - 30 * DAY),
+    });
+    expect((await seed({ accounts: [{ id: Keypair.random().publicKey(), createdAt: 'yesterday' }] })).status).toBe(400);
   });
 });
