@@ -7,7 +7,7 @@ import type { Queryable } from './db.js';
 export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: string[] }> = {
   schema_migrations: { columns: ['name', 'checksum', 'applied_at'] },
   credit_lines: {
-    columns: ['id', 'wallet_address', 'currency', 'credit_limit', 'interest_rate_bps', 'utilized', 'accrued_interest', 'status', 'last_accrual_at', 'created_at', 'updated_at', 'contract_id', 'risk_score'],
+    columns: ['id', 'wallet_address', 'currency', 'credit_limit', 'interest_rate_bps', 'utilized', 'accrued_interest', 'status', 'last_accrual_at', 'created_at', 'updated_at', 'contract_id', 'risk_score', 'rate_updated_at'],
     indexes: ['credit_lines_one_open_per_wallet', 'credit_lines_created_idx', 'credit_lines_wallet_created_idx', 'credit_lines_status_created_idx', 'credit_lines_chain_identity'],
   },
   credit_transactions: {
@@ -62,6 +62,10 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
   incoming_payments: {
     columns: ['id', 'paging_token', 'tx_hash', 'from_account', 'to_account', 'asset_code', 'asset_issuer', 'amount', 'memo', 'memo_type', 'created_at', 'status', 'recorded_at'],
     indexes: ['incoming_payments_memo_idx'],
+  },
+  risk_evaluations: {
+    columns: ['id', 'seq', 'wallet_address', 'provider', 'model_version', 'score', 'band', 'decision', 'credit_limit', 'interest_rate_bps', 'signals', 'inputs', 'evaluated_at', 'expires_at', 'applied_at', 'applied_by', 'applied_to_line_id', 'applied_terms'],
+    indexes: ['risk_evaluations_wallet_seq_idx'],
   },
   webhook_attempts: {
     columns: ['id', 'job_id', 'endpoint_id', 'status_code', 'error', 'latency_ms', 'created_at'],

@@ -1,7 +1,7 @@
 import { ConflictError, UnprocessableError } from './errors.js';
 import { formatAmount, maxBigint, minBigint } from './money.js';
 
-/** `restricted` comes only from the contract: a limit lowered below the balance (no draws until cured). */
+/** `restricted`: the limit was lowered below the balance (no draws until the limit covers it again), as on the contract. */
 export const CREDIT_LINE_STATUSES = ['active', 'suspended', 'defaulted', 'closed', 'restricted'] as const;
 export type CreditLineStatus = (typeof CREDIT_LINE_STATUSES)[number];
 
@@ -24,6 +24,8 @@ export interface CreditLine {
   contractId: string | null;
   /** The contract's risk score (0..100, higher is riskier) for bound lines. */
   riskScore: number | null;
+  /** When the rate last changed (null: never since opening); the rate-change guard's minimum interval counts from it. */
+  rateUpdatedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -54,6 +56,16 @@ export function nextStatus(current: CreditLineStatus, action: CreditLineAction):
     });
   }
   return transition.to;
+}
+
+/**
+ * The contract's rule when a limit changes: a limit below the balance restricts an active line (no draws), and a
+ * limit that covers the balance again cures a restricted one. Other statuses are left alone.
+ */
+export function statusAfterLimitChange(status: CreditLineStatus, utilized: bigint, creditLimit: bigint): CreditLineStatus {
+  if (status === 'active' && utilized > creditLimit) return 'restricted';
+  if (status === 'restricted' && utilized <= creditLimit) return 'active';
+  return status;
 }
 
 export function assertCanDraw(line: CreditLine): void {

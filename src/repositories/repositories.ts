@@ -1,5 +1,7 @@
 import type { CreditLine, CreditLineStatus } from '../domain/creditLine.js';
 import type { LedgerEntry } from '../domain/ledger.js';
+import type { LineHistory } from '../domain/risk/creditHistory.js';
+import type { EvaluationApplication, RiskEvaluation } from '../domain/risk/evaluation.js';
 
 export type { LedgerEntry };
 
@@ -338,6 +340,22 @@ export interface IncomingPaymentRepository {
   list(filter: { status?: IncomingPayment['status']; memo?: string }, limit: number): Promise<IncomingPayment[]>;
 }
 
+export interface RiskEvaluationRepository {
+  insert(evaluation: Omit<RiskEvaluation, 'seq'>): Promise<RiskEvaluation>;
+  findById(id: string): Promise<RiskEvaluation | null>;
+  latestForWallet(walletAddress: string): Promise<RiskEvaluation | null>;
+  /** Newest first; `after` is the seq of the last evaluation of the previous page. */
+  listByWallet(walletAddress: string, page: Page<bigint>): Promise<RiskEvaluation[]>;
+  /** Records the application once: false when the evaluation was already applied (a racing apply lost). */
+  markApplied(id: string, application: EvaluationApplication): Promise<boolean>;
+}
+
+/** What the risk model reads of a wallet's past on our lines. */
+export interface CreditHistoryRepository {
+  /** Every line of the wallet with its ledger (oldest entry first), and how often its lines were defaulted or liquidated. */
+  forWallet(walletAddress: string): Promise<{ lines: LineHistory[]; defaults: number; liquidations: number }>;
+}
+
 export interface Repositories {
   creditLines: CreditLineRepository;
   ledger: LedgerRepository;
@@ -350,6 +368,8 @@ export interface Repositories {
   chain: ChainRepository;
   reconciliation: ReconciliationRepository;
   incomingPayments: IncomingPaymentRepository;
+  riskEvaluations: RiskEvaluationRepository;
+  creditHistory: CreditHistoryRepository;
 }
 
 /** A step a caller asks a service to run as the last write of the service's own transaction. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CreditLine, CreditLineStatus } from '../domain/creditLine.js';
+import { statusAfterLimitChange, type CreditLine, type CreditLineStatus } from '../domain/creditLine.js';
 import type { LedgerEntry, LedgerEntryType } from '../domain/ledger.js';
 import { formatAmount, minBigint } from '../domain/money.js';
 import { creditLineToJson } from '../domain/serialization.js';
@@ -131,6 +131,7 @@ export class PageProjection {
           createdAt: at,
           updatedAt: at,
           contractId: record.contractId,
+          rateUpdatedAt: null,
         };
         const outcome = change(created, 'credit_line.created', { reopened: false });
         // Inserted now, as tracked: unless a later event of this page changes it, flush has nothing to update.
@@ -174,13 +175,9 @@ export class PageProjection {
         if (!current) return parked('risk_upd for a line that was never seen opened');
         const f = event.fields;
         // risk_upd is the only signal of Restricted <-> Active: the status is recomputed as the contract does.
-        const status: CreditLineStatus =
-          current.status === 'active' && current.utilized > f.credit_limit
-            ? 'restricted'
-            : current.status === 'restricted' && current.utilized <= f.credit_limit
-              ? 'active'
-              : current.status;
-        return change({ ...current, creditLimit: f.credit_limit, interestRateBps: f.interest_rate_bps, riskScore: f.risk_score, status }, 'credit_line.updated', {
+        const status = statusAfterLimitChange(current.status, current.utilized, f.credit_limit);
+        const rateUpdatedAt = f.interest_rate_bps !== current.interestRateBps ? at : current.rateUpdatedAt;
+        return change({ ...current, creditLimit: f.credit_limit, interestRateBps: f.interest_rate_bps, riskScore: f.risk_score, status, rateUpdatedAt }, 'credit_line.updated', {
           previous: { creditLimit: formatAmount(current.creditLimit), interestRateBps: current.interestRateBps },
         });
       }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreditLine, CreditLineStatus } from '../../src/domain/creditLine.js';
 import { ConflictError } from '../../src/domain/errors.js';
 import type { LedgerEntry } from '../../src/domain/ledger.js';
+import type { EvaluationApplication, RiskEvaluation } from '../../src/domain/risk/evaluation.js';
 import { I128_MAX } from '../../src/domain/money.js';
 import type { AuditEntry, DomainEvent, IdempotencyRecord, Store } from '../../src/repositories/repositories.js';
 import { openTestStore, STORAGE_KINDS } from '../support/databases.js';
@@ -32,6 +33,7 @@ function makeLine(overrides: Partial<CreditLine> = {}): CreditLine {
     lastAccrualAt: createdAt,
     contractId: null,
     riskScore: null,
+    rateUpdatedAt: null,
     createdAt,
     updatedAt: createdAt,
     ...overrides,
@@ -86,6 +88,48 @@ function makeClaim(overrides: Partial<Omit<IdempotencyRecord, 'status' | 'respon
     requestHash: 'hash-a',
     createdAt: T0,
     expiresAt: minutes(60),
+    ...overrides,
+  };
+}
+
+function makeEvaluation(overrides: Partial<Omit<RiskEvaluation, 'seq'>> = {}): Omit<RiskEvaluation, 'seq'> {
+  return {
+    id: randomUUID(),
+    walletAddress: wallet(),
+    provider: 'creditra',
+    modelVersion: 'creditra-2025-01',
+    score: 72,
+    band: 'B',
+    decision: 'approve',
+    creditLimit: 2_500_0000000n,
+    interestRateBps: 950,
+    signals: [
+      { name: 'accountAgeDays', kind: 'positive', value: 412, transform: 'log(1+x)/log(1+730), capped at 1', normalised: 0.9131, weight: 15, points: 13.7, why: 'account is 412 days old' },
+      { name: 'inflowRegularity', kind: 'positive', value: 10 / 12, transform: 'x (a 0..1 ratio)', normalised: 0.8333, weight: 20, points: 16.67, why: '10 of 12 weeks had inflows' },
+      { name: 'utilization', kind: 'penalty', value: 0.4125, transform: '(x-0.3)/(1-0.3) above 0.3, else 0', normalised: 0.1607, weight: 10, points: -1.61, why: 'drawn 41.25% of limit' },
+      { name: 'collateralHealth', kind: 'positive', value: null, transform: 'x/2, capped at 1', normalised: 0, weight: 5, points: 0, why: 'no collateral' },
+    ],
+    inputs: {
+      activity: { accountAgeDays: 412, operations90d: 1873, inflow90d: '98765.4321000', balances: { XLM: '1234.5678901', USDC: '250.0000000' } },
+      history: { repayments: 6, lateStatements: 1, utilizationBps: 4125, collateralHealthFactorBps: null },
+      ratios: { tiny: 1e-7, third: 1 / 3, negative: -0.125 },
+      counterparties: ['GA', 'GB'],
+    },
+    evaluatedAt: T0,
+    expiresAt: minutes(24 * 60),
+    application: null,
+    ...overrides,
+  };
+}
+
+function makeApplication(creditLineId: string, overrides: Partial<EvaluationApplication> = {}): EvaluationApplication {
+  return {
+    at: minutes(5),
+    by: 'admin:abc123',
+    creditLineId,
+    creditLimit: 2_500_0000000n,
+    interestRateBps: 1100,
+    rateConstraint: 'max_step',
     ...overrides,
   };
 }
@@ -464,6 +508,292 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       expect(listed).toEqual([first, second, third]);
       expect(listed[0]!.payload).toEqual({ creditLine: { id, limit: '10.0000000' }, tags: ['a', 'b'], n: 1, ok: true, none: null });
       expect(await store.repos.events.listByAggregate('credit_line', randomUUID())).toEqual([]);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('risk evaluations', () => {
+    it('insert returns the evaluation with a seq, and findById round-trips every field exactly', async () => {
+      const evaluation = makeEvaluation({ creditLimit: 98_765_432_109_876_543_210n, evaluatedAt: minutes(1), expiresAt: minutes(61) });
+      const stored = await store.repos.riskEvaluations.insert(evaluation);
+      expect(typeof stored.seq).toBe('bigint');
+      expect(stored).toEqual({ ...evaluation, seq: stored.seq });
+
+      const found = (await store.repos.riskEvaluations.findById(evaluation.id))!;
+      expect(found).toEqual(stored);
+      expect(found.creditLimit).toBe(98_765_432_109_876_543_210n);
+      expect(typeof found.creditLimit).toBe('bigint');
+      expect(found.signals).toEqual(evaluation.signals);
+      expect(found.signals.map((s) => s.points)).toEqual([13.7, 16.67, -1.61, 0]);
+      expect(found.signals[1]!.value).toBe(10 / 12);
+      expect(found.signals[3]!.value).toBeNull();
+      expect(found.inputs.ratios).toEqual({ tiny: 1e-7, third: 1 / 3, negative: -0.125 });
+      expect(found.inputs).toEqual(evaluation.inputs);
+      expect((found.inputs.activity as { balances: Record<string, unknown> }).balances.XLM).toBe('1234.5678901');
+      expect(found.evaluatedAt).toBeInstanceOf(Date);
+      expect(found.evaluatedAt.getTime()).toBe(minutes(1).getTime());
+      expect(found.expiresAt.getTime()).toBe(minutes(61).getTime());
+      expect(found.application).toBeNull();
+
+      const declined = await store.repos.riskEvaluations.insert(makeEvaluation({ decision: 'decline', score: 0, band: 'E', creditLimit: 0n, interestRateBps: 0, signals: [], inputs: {} }));
+      expect(declined.seq).toBeGreaterThan(stored.seq);
+      expect(await store.repos.riskEvaluations.findById(declined.id)).toEqual(declined);
+      expect(await store.repos.riskEvaluations.findById(randomUUID())).toBeNull();
+    });
+
+    it('the evaluation handed back is a copy: mutating it does not change what is stored', async () => {
+      const evaluation = makeEvaluation();
+      const stored = await store.repos.riskEvaluations.insert(evaluation);
+      const original = structuredClone(stored);
+      // Neither the input, nor what insert returned, nor what findById returned is the stored object.
+      evaluation.signals.pop();
+      (evaluation.inputs.history as Record<string, unknown>).repayments = 0;
+      stored.signals[0]!.points = 99;
+      const found = (await store.repos.riskEvaluations.findById(stored.id))!;
+      found.signals[1]!.points = 99;
+      (found.inputs.activity as { balances: Record<string, unknown> }).balances.XLM = '0';
+      found.creditLimit = 1n;
+      expect(await store.repos.riskEvaluations.findById(stored.id)).toEqual(original);
+      expect((await store.repos.riskEvaluations.latestForWallet(stored.walletAddress))!.signals).toHaveLength(4);
+
+      // Nor is the application handed to markApplied.
+      const line = makeLine({ walletAddress: stored.walletAddress });
+      await store.repos.creditLines.insert(line);
+      const application = makeApplication(line.id);
+      await store.repos.riskEvaluations.markApplied(stored.id, application);
+      application.by = 'admin:someone-else';
+      application.at.setTime(0);
+      expect((await store.repos.riskEvaluations.findById(stored.id))?.application).toEqual(makeApplication(line.id));
+    });
+
+    it('latestForWallet returns the newest by insertion for that wallet only; null for an unknown wallet', async () => {
+      const walletA = wallet();
+      const walletB = wallet();
+      expect(await store.repos.riskEvaluations.latestForWallet(walletA)).toBeNull();
+
+      await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: walletA, evaluatedAt: minutes(10) }));
+      const onlyOfB = await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: walletB, evaluatedAt: minutes(20) }));
+      expect(await store.repos.riskEvaluations.latestForWallet(walletB)).toEqual(onlyOfB);
+      // Inserted later with an earlier evaluatedAt: insertion order decides.
+      const newestOfA = await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: walletA, evaluatedAt: minutes(5), score: 40 }));
+      await store.repos.riskEvaluations.insert(makeEvaluation({ evaluatedAt: minutes(30) }));
+
+      expect(await store.repos.riskEvaluations.latestForWallet(walletA)).toEqual(newestOfA);
+      expect(await store.repos.riskEvaluations.latestForWallet(walletB)).toEqual(onlyOfB);
+      expect(await store.repos.riskEvaluations.latestForWallet(wallet())).toBeNull();
+    });
+
+    it('listByWallet pages newest first with `limit` and `after`, and never mixes wallets', async () => {
+      const walletA = wallet();
+      const walletB = wallet();
+      const ofA: RiskEvaluation[] = [];
+      const ofB: RiskEvaluation[] = [];
+      for (let i = 0; i < 5; i++) {
+        ofA.push(await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: walletA, score: 50 + i, evaluatedAt: minutes(10 - i) })));
+        if (i < 3) ofB.push(await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: walletB, score: 10 + i, evaluatedAt: minutes(i) })));
+      }
+      const newestFirst = [...ofA].reverse();
+
+      expect(await store.repos.riskEvaluations.listByWallet(walletA, { limit: 100 })).toEqual(newestFirst);
+      expect(await store.repos.riskEvaluations.listByWallet(walletB, { limit: 100 })).toEqual([...ofB].reverse());
+
+      const pages: RiskEvaluation[][] = [];
+      let after: bigint | undefined;
+      for (;;) {
+        const page = await store.repos.riskEvaluations.listByWallet(walletA, { limit: 2, after });
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(2);
+        expect(page.every((e) => e.walletAddress === walletA)).toBe(true);
+        pages.push(page);
+        after = page.at(-1)!.seq;
+        expect(pages.length, 'paging must terminate').toBeLessThanOrEqual(ofA.length);
+      }
+      expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+      expect(pages.flat()).toEqual(newestFirst);
+
+      // A cursor taken from another wallet's evaluation still returns only this wallet's, older than it.
+      const middleOfB = ofB[1]!;
+      expect(ids(await store.repos.riskEvaluations.listByWallet(walletA, { limit: 100, after: middleOfB.seq }))).toEqual(
+        ids(newestFirst.filter((e) => e.seq < middleOfB.seq)),
+      );
+      expect(await store.repos.riskEvaluations.listByWallet(wallet(), { limit: 10 })).toEqual([]);
+    });
+
+    it('markApplied records the application once; a second call returns false and keeps the first', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      const otherLine = makeLine();
+      await store.repos.creditLines.insert(otherLine);
+      const stored = await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: line.walletAddress }));
+      const untouched = await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: line.walletAddress, evaluatedAt: minutes(1) }));
+
+      const application = makeApplication(line.id, { creditLimit: I128_MAX, interestRateBps: 1150, rateConstraint: 'max_step' });
+      expect(await store.repos.riskEvaluations.markApplied(stored.id, application)).toBe(true);
+      const applied = (await store.repos.riskEvaluations.findById(stored.id))!;
+      expect(applied).toEqual({ ...stored, application });
+      expect(applied.application!.creditLimit).toBe(I128_MAX);
+      expect(typeof applied.application!.creditLimit).toBe('bigint');
+      expect(applied.application!.at).toBeInstanceOf(Date);
+
+      const second = makeApplication(otherLine.id, { at: minutes(6), by: 'admin:other', creditLimit: 1n, interestRateBps: 1200, rateConstraint: 'none' });
+      expect(await store.repos.riskEvaluations.markApplied(stored.id, second)).toBe(false);
+      expect(await store.repos.riskEvaluations.findById(stored.id)).toEqual({ ...stored, application });
+
+      // The other evaluation of the wallet is not applied; the listings show the application too.
+      expect(await store.repos.riskEvaluations.findById(untouched.id)).toEqual(untouched);
+      expect(await store.repos.riskEvaluations.listByWallet(line.walletAddress, { limit: 10 })).toEqual([untouched, { ...stored, application }]);
+      expect(await store.repos.riskEvaluations.markApplied(randomUUID(), makeApplication(line.id))).toBe(false);
+    });
+
+    it('markApplied with rateConstraint none and min_interval round-trips too', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      for (const rateConstraint of ['none', 'min_interval'] as const) {
+        const stored = await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: line.walletAddress }));
+        const application = makeApplication(line.id, { rateConstraint, interestRateBps: 0, creditLimit: 0n });
+        expect(await store.repos.riskEvaluations.markApplied(stored.id, application)).toBe(true);
+        expect((await store.repos.riskEvaluations.findById(stored.id))?.application).toEqual(application);
+      }
+    });
+
+    it('concurrent markApplied calls of one evaluation: exactly one wins', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      const stored = await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: line.walletAddress }));
+      const attempts = Array.from({ length: 5 }, (_, i) => makeApplication(line.id, { by: `admin:${i}`, interestRateBps: 1000 + i }));
+      const results = await Promise.all(attempts.map((a) => store.transaction((repos) => repos.riskEvaluations.markApplied(stored.id, a))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = attempts[results.indexOf(true)]!;
+      expect((await store.repos.riskEvaluations.findById(stored.id))?.application).toEqual(winner);
+    });
+
+    it('markApplied inside a unit of work that throws leaves the evaluation unapplied', async () => {
+      const line = makeLine();
+      await store.repos.creditLines.insert(line);
+      const stored = await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: line.walletAddress }));
+      await expect(
+        store.transaction(async (repos) => {
+          expect(await repos.riskEvaluations.markApplied(stored.id, makeApplication(line.id))).toBe(true);
+          throw new Error('line update failed');
+        }),
+      ).rejects.toThrow('line update failed');
+      expect(await store.repos.riskEvaluations.findById(stored.id)).toEqual(stored);
+      expect(await store.repos.riskEvaluations.markApplied(stored.id, makeApplication(line.id))).toBe(true);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('credit history', () => {
+    const historyOf = (walletAddress: string) => store.repos.creditHistory.forWallet(walletAddress);
+
+    /** Wallet A: a closed line (inserted after the current one) and a current line, each with a ledger; wallet B: one line. */
+    async function twoLinesAndANeighbour() {
+      const walletA = wallet();
+      const current = makeLine({ walletAddress: walletA, createdAt: minutes(100), creditLimit: 1_000_0000000n, utilized: 30_0000000n });
+      const closed = makeLine({ walletAddress: walletA, createdAt: minutes(1), creditLimit: 500_0000000n, status: 'closed', utilized: 0n, updatedAt: minutes(50) });
+      const neighbour = makeLine({ createdAt: minutes(0), utilized: 70_0000000n });
+      // Insertion order must not decide: the newer line goes in first.
+      await store.repos.creditLines.insert(current);
+      await store.repos.creditLines.insert(closed);
+      await store.repos.creditLines.insert(neighbour);
+
+      const append = (line: CreditLine, type: LedgerEntry['type'], amount: bigint, utilizedAfter: bigint, createdAt: Date) =>
+        store.repos.ledger.append(
+          makeEntry(line.id, { type, amount, interestAmount: type === 'interest' ? amount : 0n, principalAmount: type === 'interest' ? 0n : amount, utilizedAfter, createdAt }),
+        );
+      // Interleaved across the three lines.
+      await append(closed, 'draw', 100_0000000n, 100_0000000n, minutes(2));
+      await append(neighbour, 'draw', 70_0000000n, 70_0000000n, minutes(3));
+      await append(closed, 'interest', 1_0000000n, 101_0000000n, minutes(20));
+      await append(current, 'draw', 50_0000000n, 50_0000000n, minutes(101));
+      await append(closed, 'repay', 101_0000000n, 0n, minutes(40));
+      await append(current, 'repay', 20_0000000n, 30_0000000n, minutes(130));
+      return { walletA, current, closed, neighbour };
+    }
+
+    it('a wallet without lines has an empty history', async () => {
+      // Events of some other aggregate are no lines of this wallet.
+      await store.repos.events.append(makeEvent(randomUUID(), { type: 'credit_line.defaulted' }));
+      expect(await historyOf(wallet())).toEqual({ lines: [], defaults: 0, liquidations: 0 });
+    });
+
+    it("returns the wallet's lines in creation order, each with its ledger oldest first, and nothing of other wallets", async () => {
+      const { walletA, neighbour } = await twoLinesAndANeighbour();
+      expect(await historyOf(walletA)).toEqual({
+        lines: [
+          {
+            line: { createdAt: minutes(1), status: 'closed', creditLimit: 500_0000000n, utilized: 0n },
+            entries: [
+              { type: 'draw', utilizedAfter: 100_0000000n, createdAt: minutes(2) },
+              { type: 'interest', utilizedAfter: 101_0000000n, createdAt: minutes(20) },
+              { type: 'repay', utilizedAfter: 0n, createdAt: minutes(40) },
+            ],
+          },
+          {
+            line: { createdAt: minutes(100), status: 'active', creditLimit: 1_000_0000000n, utilized: 30_0000000n },
+            entries: [
+              { type: 'draw', utilizedAfter: 50_0000000n, createdAt: minutes(101) },
+              { type: 'repay', utilizedAfter: 30_0000000n, createdAt: minutes(130) },
+            ],
+          },
+        ],
+        defaults: 0,
+        liquidations: 0,
+      });
+      expect(await historyOf(neighbour.walletAddress)).toEqual({
+        lines: [{ line: { createdAt: minutes(0), status: 'active', creditLimit: 1_000_0000000n, utilized: 70_0000000n }, entries: [{ type: 'draw', utilizedAfter: 70_0000000n, createdAt: minutes(3) }] }],
+        defaults: 0,
+        liquidations: 0,
+      });
+    });
+
+    it('lines of a wallet created at the same instant come in id order', async () => {
+      const walletA = wallet();
+      const twins = [makeLine({ walletAddress: walletA, status: 'closed' }), makeLine({ walletAddress: walletA, status: 'closed' })];
+      for (const line of twins) await store.repos.creditLines.insert(line);
+      await store.repos.ledger.append(makeEntry(twins[0]!.id));
+      const byId = [...twins].sort((a, b) => (a.id < b.id ? -1 : 1));
+      const history = await historyOf(walletA);
+      expect(history.lines.map((l) => l.entries.length)).toEqual(byId.map((l) => (l.id === twins[0]!.id ? 1 : 0)));
+    });
+
+    it('a line without ledger entries is listed with no entries, and the line is read as it now is', async () => {
+      const line = makeLine({ creditLimit: I128_MAX });
+      await store.repos.creditLines.insert(line);
+      await store.repos.creditLines.update({ ...line, status: 'suspended', utilized: I128_MAX - 1n, updatedAt: minutes(1) });
+      const history = await historyOf(line.walletAddress);
+      expect(history).toEqual({ lines: [{ line: { createdAt: T0, status: 'suspended', creditLimit: I128_MAX, utilized: I128_MAX - 1n }, entries: [] }], defaults: 0, liquidations: 0 });
+      expect(typeof history.lines[0]!.line.utilized).toBe('bigint');
+    });
+
+    it("counts defaulted and liquidated events of the wallet's lines only", async () => {
+      const { walletA, current, closed, neighbour } = await twoLinesAndANeighbour();
+      const events: [string, Partial<Omit<DomainEvent, 'seq'>>][] = [
+        [closed.id, { type: 'credit_line.created' }],
+        [closed.id, { type: 'credit_line.defaulted', createdAt: minutes(30) }],
+        [closed.id, { type: 'liquidation.executed', createdAt: minutes(31) }],
+        [current.id, { type: 'credit_line.drawn', createdAt: minutes(101) }],
+        [current.id, { type: 'liquidation.executed', createdAt: minutes(140) }],
+        [current.id, { type: 'liquidation.executed', createdAt: minutes(141) }],
+        [current.id, { type: 'credit_line.defaulted', createdAt: minutes(142) }],
+        [current.id, { type: 'credit_line.reinstated', createdAt: minutes(143) }],
+        // Same ids under another aggregate type: not events of the line.
+        [closed.id, { type: 'credit_line.defaulted', aggregateType: 'collateral' }],
+        [current.id, { type: 'liquidation.executed', aggregateType: 'collateral' }],
+        // Another wallet's line.
+        [neighbour.id, { type: 'credit_line.defaulted' }],
+        [neighbour.id, { type: 'liquidation.executed' }],
+        // A line that is not stored at all.
+        [randomUUID(), { type: 'credit_line.defaulted' }],
+      ];
+      for (const [aggregateId, overrides] of events) await store.repos.events.append(makeEvent(aggregateId, overrides));
+
+      const history = await historyOf(walletA);
+      expect(history.defaults).toBe(2);
+      expect(history.liquidations).toBe(3);
+      expect(history.lines.map((l) => l.line.createdAt)).toEqual([minutes(1), minutes(100)]);
+      expect(await historyOf(neighbour.walletAddress)).toMatchObject({ defaults: 1, liquidations: 1 });
+      expect(await historyOf(wallet())).toEqual({ lines: [], defaults: 0, liquidations: 0 });
     });
   });
 

@@ -1,4 +1,5 @@
 import type { CreditLine } from '../../domain/creditLine.js';
+import type { RiskEvaluation } from '../../domain/risk/evaluation.js';
 import { inProcessExclusive } from '../../lib/inProcessExclusive.js';
 import { duplicateOpenLine } from '../postgres/creditLineRepository.js';
 import {
@@ -51,6 +52,7 @@ interface State {
   runs: Map<string, ReconciliationRun>;
   drifts: Drift[];
   incomingPayments: Map<string, IncomingPayment>;
+  evaluations: Map<string, RiskEvaluation>;
   nextSeq: bigint;
 }
 
@@ -73,6 +75,7 @@ const emptyState = (): State => ({
   runs: new Map(),
   drifts: [],
   incomingPayments: new Map(),
+  evaluations: new Map(),
   nextSeq: 1n,
 });
 
@@ -82,6 +85,12 @@ const newestFirstLines = (a: CreditLine, b: CreditLine) =>
 const isBefore = (line: CreditLine, cursor: CreditLineCursor) =>
   line.createdAt.getTime() < cursor.createdAt.getTime() ||
   (line.createdAt.getTime() === cursor.createdAt.getTime() && line.id < cursor.id);
+
+const newestEvaluations = (state: State, walletAddress: string, page: Page<bigint>): RiskEvaluation[] =>
+  [...state.evaluations.values()]
+    .filter((e) => e.walletAddress === walletAddress && (page.after === undefined || e.seq < page.after))
+    .sort((a, b) => (a.seq < b.seq ? 1 : -1))
+    .slice(0, page.limit);
 
 const idempotencyId = (principal: string, key: string) => `${principal}\u0000${key}`;
 
@@ -361,6 +370,44 @@ function repositoriesOver(current: () => State): Repositories {
             .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
             .slice(0, limit),
         ),
+    },
+    riskEvaluations: {
+      async insert(evaluation) {
+        if (current().evaluations.has(evaluation.id)) throw new Error(`duplicate key: risk evaluation ${evaluation.id} exists`);
+        const stored: RiskEvaluation = { ...structuredClone(evaluation), seq: nextSeq() };
+        current().evaluations.set(stored.id, stored);
+        return structuredClone(stored);
+      },
+      findById: async (id) => structuredClone(current().evaluations.get(id) ?? null),
+      latestForWallet: async (walletAddress) => structuredClone(newestEvaluations(current(), walletAddress, { limit: 1 })[0] ?? null),
+      listByWallet: async (walletAddress, page) => structuredClone(newestEvaluations(current(), walletAddress, page)),
+      async markApplied(id, application) {
+        const stored = current().evaluations.get(id);
+        if (!stored || stored.application) return false;
+        if (!current().lines.has(application.creditLineId)) throw new Error(`foreign key: credit line ${application.creditLineId} does not exist`);
+        stored.application = structuredClone(application);
+        return true;
+      },
+    },
+    creditHistory: {
+      async forWallet(walletAddress) {
+        const lines = [...current().lines.values()]
+          .filter((l) => l.walletAddress === walletAddress)
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
+        const ids = new Set(lines.map((l) => l.id));
+        const events = current().events.filter((e) => e.aggregateType === 'credit_line' && ids.has(e.aggregateId));
+        return structuredClone({
+          lines: lines.map((line) => ({
+            line: { createdAt: line.createdAt, status: line.status, creditLimit: line.creditLimit, utilized: line.utilized },
+            entries: current()
+              .ledger.filter((e) => e.creditLineId === line.id)
+              .sort((a, b) => (a.seq < b.seq ? -1 : 1))
+              .map((e) => ({ type: e.type, utilizedAfter: e.utilizedAfter, createdAt: e.createdAt })),
+          })),
+          defaults: events.filter((e) => e.type === 'credit_line.defaulted').length,
+          liquidations: events.filter((e) => e.type === 'liquidation.executed').length,
+        });
+      },
     },
     webhooks: {
       async insert(endpoint) {

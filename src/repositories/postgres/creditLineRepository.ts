@@ -15,12 +15,13 @@ interface CreditLineRow {
   last_accrual_at: Date;
   contract_id: string | null;
   risk_score: number | null;
+  rate_updated_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS =
-  'id, wallet_address, currency, credit_limit, interest_rate_bps, utilized, accrued_interest, status, last_accrual_at, created_at, updated_at, contract_id, risk_score';
+  'id, wallet_address, currency, credit_limit, interest_rate_bps, utilized, accrued_interest, status, last_accrual_at, created_at, updated_at, contract_id, risk_score, rate_updated_at';
 
 const toLine = (row: CreditLineRow): CreditLine => ({
   id: row.id,
@@ -36,6 +37,7 @@ const toLine = (row: CreditLineRow): CreditLine => ({
   updatedAt: new Date(row.updated_at),
   contractId: row.contract_id,
   riskScore: row.risk_score,
+  rateUpdatedAt: row.rate_updated_at ? new Date(row.rate_updated_at) : null,
 });
 
 /** Either index means the wallet already has a line: open anywhere, or bound to this contract. */
@@ -50,7 +52,7 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
   async insert(line: CreditLine): Promise<void> {
     try {
       await this.db.query(
-        `INSERT INTO credit_lines (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        `INSERT INTO credit_lines (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
         [
           line.id,
           line.walletAddress,
@@ -65,6 +67,7 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
           line.updatedAt,
           line.contractId,
           line.riskScore,
+          line.rateUpdatedAt,
         ],
       );
     } catch (error) {
@@ -90,7 +93,7 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
       await this.db.query(
         `UPDATE credit_lines
             SET credit_limit = $2, interest_rate_bps = $3, utilized = $4, accrued_interest = $5,
-                status = $6, last_accrual_at = $7, updated_at = $8, contract_id = $9, risk_score = $10
+                status = $6, last_accrual_at = $7, updated_at = $8, contract_id = $9, risk_score = $10, rate_updated_at = $11
           WHERE id = $1`,
         [
           line.id,
@@ -103,6 +106,7 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
           line.updatedAt,
           line.contractId,
           line.riskScore,
+          line.rateUpdatedAt,
         ],
       );
     } catch (error) {

@@ -11,6 +11,8 @@ import { PostgresJobRepository } from './jobRepository.js';
 import { PostgresLedgerRepository } from './ledgerRepository.js';
 import { PostgresWebhookRepository } from './webhookRepository.js';
 import { PostgresWalletAuthRepository } from './walletAuthRepository.js';
+import { PostgresRiskEvaluationRepository } from './riskEvaluationRepository.js';
+import { PostgresCreditHistoryRepository } from './creditHistoryRepository.js';
 
 const repositoriesOver = (db: Queryable): Repositories => ({
   creditLines: new PostgresCreditLineRepository(db),
@@ -24,6 +26,8 @@ const repositoriesOver = (db: Queryable): Repositories => ({
   chain: new PostgresChainRepository(db),
   reconciliation: new PostgresReconciliationRepository(db),
   incomingPayments: new PostgresIncomingPaymentRepository(db),
+  riskEvaluations: new PostgresRiskEvaluationRepository(db),
+  creditHistory: new PostgresCreditHistoryRepository(db),
 });
 
 /** The same SQL serves PostgreSQL (pg.Pool) and embedded PGlite. */

@@ -31,6 +31,7 @@ const line = (overrides: Partial<CreditLine> = {}): CreditLine => ({
   updatedAt: t0,
   contractId: null,
   riskScore: null,
+  rateUpdatedAt: null,
   ...overrides,
 });
 
