@@ -1,6 +1,7 @@
 import { Horizon } from '@stellar/stellar-sdk';
 import { parseAmount } from '../domain/money.js';
 import type { Logger } from '../lib/logger.js';
+import { withTimeout } from '../lib/timeout.js';
 import type { IncomingPayment, Store } from '../repositories/repositories.js';
 
 export interface HorizonListenerSettings {
@@ -89,17 +90,7 @@ export class HorizonPaymentListener {
     );
   }
 
-  private async withTimeout<T>(promise: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Horizon did not answer within ${this.settings.timeoutMs} ms`)), this.settings.timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private withTimeout<T>(promise: Promise<T>): Promise<T> {
+    return withTimeout(promise, this.settings.timeoutMs, () => new Error(`Horizon did not answer within ${this.settings.timeoutMs} ms`));
   }
 }

@@ -1,4 +1,5 @@
 import { Horizon, NotFoundError } from '@stellar/stellar-sdk';
+import { withTimeout } from '../lib/timeout.js';
 
 export interface AccountSigners {
   signers: Horizon.ServerApi.AccountRecordSigners[];
@@ -27,21 +28,17 @@ export class HorizonAccountSigners implements AccountSignerSource {
   }
 
   async load(account: string): Promise<AccountSigners | 'not_found'> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const record = await Promise.race([
+      const record = await withTimeout(
         this.server.accounts().accountId(account).call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new AccountSignersUnavailableError(`Horizon did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-        }),
-      ]);
+        this.timeoutMs,
+        () => new AccountSignersUnavailableError(`Horizon did not answer within ${this.timeoutMs} ms`),
+      );
       return { signers: record.signers, mediumThreshold: record.thresholds.med_threshold };
     } catch (error) {
       if (error instanceof NotFoundError) return 'not_found';
       if (error instanceof AccountSignersUnavailableError) throw error;
       throw new AccountSignersUnavailableError(`Horizon is unreachable: ${(error as Error).name}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
