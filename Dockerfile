@@ -21,9 +21,10 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-# dist/ must sit next to migrations/ and openapi.yaml: src/lib/paths.ts resolves them from dist/..
+# dist/ must sit next to migrations/, risk-models/ and openapi.yaml: src/lib/paths.ts resolves them from dist/..
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
+COPY risk-models ./risk-models
 COPY openapi.yaml ./
 # Only used when DATABASE_URL is unset (embedded PGlite in ./data); owned by the runtime user.
 RUN mkdir -p /app/data && chown node:node /app/data

@@ -16,6 +16,7 @@ import { chainRoutes } from './http/routes/chain.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { creditLineRoutes } from './http/routes/creditLines.js';
+import { riskRoutes } from './http/routes/risk.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { operationsRoutes } from './http/routes/operations.js';
 
@@ -27,6 +28,7 @@ export function routeTable(container: Container): RouteDefinition[] {
     ...operationsRoutes(container.services.health, container.metrics),
     ...docsRoutes(container.openApi),
     ...creditLineRoutes(container.services.creditLines),
+    ...riskRoutes(container.services.risk, container.services.creditLines),
     ...auditLogRoutes(container.services.auditLog),
     ...authRoutes(container.services.walletAuth),
     ...webhookRoutes(container.services.webhooks),

@@ -161,7 +161,26 @@ const envSchema = z.object({
     .optional()
     .refine((v) => v === undefined || StrKey.isValidEd25519PublicKey(v), { message: 'must be a Stellar account (G...)' }),
   HORIZON_LISTENER_INTERVAL_MS: positiveInt(5_000),
+  RISK_PROVIDER: z.enum(['signals', 'static', 'external']).default('signals'),
+  RISK_MODEL: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, { error: 'must name a file in risk-models/ (without .json)' }).default('signals-v1'),
+  RISK_STATIC_SCORE: z.coerce.number().int().min(0).max(100).default(70),
+  RISK_PROVIDER_URL: z.url({ error: 'must be an http(s) URL' }).optional(),
+  RISK_PROVIDER_TOKEN: z.string().min(1).optional(),
+  RISK_PROVIDER_TIMEOUT_MS: positiveInt(5_000),
+  RISK_EVALUATION_TTL_HOURS: positiveInt(24),
+  RISK_SIGNAL_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
+  RISK_HORIZON_REQUEST_BUDGET: z.coerce.number().int().min(3).max(100).default(10),
+  RISK_VOLUME_ASSET: z
+    .string()
+    .default('native')
+    .refine((v) => v === 'native' || (/^[A-Za-z0-9]{1,12}:G[A-Z2-7]{55}$/.test(v) && StrKey.isValidEd25519PublicKey(v.split(':')[1]!)), {
+      message: 'must be "native" or CODE:ISSUER',
+    }),
+  RATE_CHANGE_MAX_STEP_BPS: z.coerce.number().int().min(1).max(10_000).default(500),
+  RATE_CHANGE_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(86_400),
 });
+
+const TESTNET_HORIZON_URL = 'https://horizon-testnet.stellar.org';
 
 export type Env = Record<string, string | undefined>;
 
@@ -221,6 +240,17 @@ export interface Config {
     readonly reconciliationIntervalMs: number;
     readonly toleranceUnits: bigint;
   };
+  readonly risk: {
+    readonly provider: 'signals' | 'static' | 'external';
+    readonly model: string;
+    readonly staticScore: number;
+    readonly external?: { readonly url: string; readonly token?: string; readonly timeoutMs: number };
+    readonly evaluationTtlMs: number;
+    readonly signalCacheMs: number;
+    readonly horizonRequestBudget: number;
+    readonly volumeAsset: string;
+    readonly rateChange: { readonly maxStepBps: number; readonly minIntervalSeconds: number };
+  };
   /** Following Horizon payments into the repayment account; absent unless HORIZON_URL and REPAYMENT_ACCOUNT are set. */
   readonly repayments?: {
     readonly account: string;
@@ -254,7 +284,13 @@ export function loadConfig(env: Env = process.env): Config {
     if (!e.AUTH_SIGNING_SECRET) problems.push('AUTH_SIGNING_SECRET: required in production');
     if (!e.AUTH_JWT_SECRET) problems.push('AUTH_JWT_SECRET: required in production');
     if (e.WEBHOOK_ALLOW_PRIVATE_URLS) problems.push('WEBHOOK_ALLOW_PRIVATE_URLS: must be false in production');
+    if (e.RISK_PROVIDER === 'static') problems.push('RISK_PROVIDER: "static" gives every wallet the same score; not allowed in production');
+    if (e.RISK_PROVIDER_URL?.startsWith('http://')) problems.push('RISK_PROVIDER_URL: must be https in production');
   }
+  // Development follows the network the default passphrase names, so `npm start` scores wallets with no setup.
+  const horizonUrl = e.HORIZON_URL ?? (e.NODE_ENV === 'development' ? TESTNET_HORIZON_URL : undefined);
+  if (e.RISK_PROVIDER === 'signals' && !horizonUrl) problems.push('HORIZON_URL: required by RISK_PROVIDER=signals (the model reads chain activity from Horizon)');
+  if (e.RISK_PROVIDER === 'external' && !e.RISK_PROVIDER_URL) problems.push('RISK_PROVIDER_URL: required by RISK_PROVIDER=external');
   for (const key of [...e.API_KEYS, ...e.ADMIN_API_KEYS]) {
     if (key.length < 16) problems.push('API_KEYS/ADMIN_API_KEYS: every key must be at least 16 characters');
   }
@@ -290,7 +326,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: e.CORS_ORIGINS,
     trustProxy: e.TRUST_PROXY,
     credit: { maxCreditLimit: e.CREDIT_LIMIT_MAX },
-    stellar: { networkPassphrase: e.STELLAR_NETWORK_PASSPHRASE, horizonUrl: e.HORIZON_URL, horizonTimeoutMs: e.HORIZON_TIMEOUT_MS },
+    stellar: { networkPassphrase: e.STELLAR_NETWORK_PASSPHRASE, horizonUrl, horizonTimeoutMs: e.HORIZON_TIMEOUT_MS },
     walletAuth: {
       mode: e.WALLET_AUTH,
       signingSecret: e.AUTH_SIGNING_SECRET,
@@ -324,6 +360,17 @@ export function loadConfig(env: Env = process.env): Config {
           toleranceUnits: BigInt(e.RECONCILIATION_TOLERANCE_UNITS),
         }
       : undefined,
+    risk: {
+      provider: e.RISK_PROVIDER,
+      model: e.RISK_MODEL,
+      staticScore: e.RISK_STATIC_SCORE,
+      external: e.RISK_PROVIDER_URL ? { url: e.RISK_PROVIDER_URL, token: e.RISK_PROVIDER_TOKEN, timeoutMs: e.RISK_PROVIDER_TIMEOUT_MS } : undefined,
+      evaluationTtlMs: e.RISK_EVALUATION_TTL_HOURS * 3_600_000,
+      signalCacheMs: e.RISK_SIGNAL_CACHE_SECONDS * 1000,
+      horizonRequestBudget: e.RISK_HORIZON_REQUEST_BUDGET,
+      volumeAsset: e.RISK_VOLUME_ASSET,
+      rateChange: { maxStepBps: e.RATE_CHANGE_MAX_STEP_BPS, minIntervalSeconds: e.RATE_CHANGE_MIN_INTERVAL_SECONDS },
+    },
     repayments: e.REPAYMENT_ACCOUNT
       ? { account: e.REPAYMENT_ACCOUNT, assetCode: e.REPAYMENT_ASSET_CODE, assetIssuer: e.REPAYMENT_ASSET_ISSUER, intervalMs: e.HORIZON_LISTENER_INTERVAL_MS }
       : undefined,

@@ -32,6 +32,12 @@ import { ReconciliationService } from './services/reconciliationService.js';
 import { DEFAULT_RETRY_POLICY, SorobanRpcClient } from './stellar/sorobanRpc.js';
 import { WalletOwnership } from './services/walletOwnership.js';
 import { HorizonAccountSigners } from './stellar/accountSigners.js';
+import { HorizonActivitySource } from './stellar/horizonActivity.js';
+import { parseVolumeAsset } from './domain/risk/activity.js';
+import { RiskService } from './services/riskService.js';
+import { loadRiskModel } from './services/risk/riskModelFile.js';
+import { SignalsRiskProvider, StaticRiskProvider, type RiskProvider } from './services/risk/riskProvider.js';
+import { ExternalRiskProvider } from './services/risk/externalRiskProvider.js';
 
 export interface Container {
   config: Config;
@@ -49,6 +55,7 @@ export interface Container {
     auditLog: AuditLogService;
     health: HealthService;
     walletAuth: WalletAuthService;
+    risk: RiskService;
     webhooks: WebhookService;
     jobs: JobService;
     /** Present when STELLAR_RPC_URL and CREDIT_CONTRACT_IDS are set. */
@@ -179,6 +186,18 @@ function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFol
   return config.workers.flatMap((name) => available[name] ?? []);
 }
 
+function createRiskProvider(config: Config, store: Store, model: ReturnType<typeof loadRiskModel>, clock: () => Date): RiskProvider {
+  const { risk, stellar } = config;
+  if (risk.provider === 'static') return new StaticRiskProvider(risk.staticScore);
+  if (risk.provider === 'external') return new ExternalRiskProvider(risk.external!);
+  const activity = new HorizonActivitySource(
+    stellar.horizonUrl!,
+    { timeoutMs: stellar.horizonTimeoutMs, requestBudget: risk.horizonRequestBudget, volumeAsset: parseVolumeAsset(risk.volumeAsset) },
+    clock,
+  );
+  return new SignalsRiskProvider(model, activity, store.repos, risk.signalCacheMs);
+}
+
 /** Outside production an unset signing key or JWT secret is generated per run: tokens then die with the process. */
 function createWalletAuth(config: Config, store: Store, logger: Logger, clock: () => Date): WalletAuthService {
   const { walletAuth, stellar } = config;
@@ -228,6 +247,18 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     clock,
   );
   const chain = createChainFollowing(config, store, logger, metrics, clock);
+  const ownership = new WalletOwnership(config.walletAuth.mode);
+  const riskModel = loadRiskModel(config.risk.model);
+  const risk = new RiskService({
+    store,
+    provider: createRiskProvider(config, store, riskModel, clock),
+    model: riskModel,
+    maxCreditLimit: config.credit.maxCreditLimit,
+    evaluationTtlMs: config.risk.evaluationTtlMs,
+    ownership,
+    metrics: metrics.risk,
+    clock,
+  });
   const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks, chain));
 
   return {
@@ -242,10 +273,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       creditLines: new CreditLineService({
         store,
         maxCreditLimit: config.credit.maxCreditLimit,
+        offers: risk,
+        rateChange: config.risk.rateChange,
         metrics: metrics.credit,
-        ownership: new WalletOwnership(config.walletAuth.mode),
+        ownership,
         clock,
       }),
+      risk,
       idempotency: new IdempotencyService(store.repos.idempotency, clock),
       auditLog: new AuditLogService(store.repos.audit),
       health,

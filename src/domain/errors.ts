@@ -76,3 +76,13 @@ export class RateLimitedError extends AppError {
 export class ServiceUnavailableError extends AppError {
   readonly status = 503;
 }
+
+/** A dependency we called (Horizon, an external risk provider) failed or answered something unusable. */
+export class BadGatewayError extends AppError {
+  readonly status = 502;
+}
+
+/** A dependency we called did not answer in time. */
+export class GatewayTimeoutError extends AppError {
+  readonly status = 504;
+}

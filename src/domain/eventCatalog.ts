@@ -8,6 +8,8 @@ export const EVENT_CATALOG = {
   'credit_line.reinstated': 'A suspended or defaulted line was reinstated',
   'credit_line.defaulted': 'A line was marked defaulted',
   'credit_line.closed': 'A line was closed (a defaulted line\'s remainder written off)',
+  'risk.evaluated': 'A wallet was scored: score, band, decision and the limit and rate it sets',
+  'risk.limit_changed': 'Applying a risk evaluation changed a line\'s credit limit',
   'indexer.gap_detected': 'The RPC node no longer had ledgers after the indexer\'s cursor; a reconciliation was scheduled',
   'reconciliation.drift': 'A reconciliation run found the database and the chain disagreeing',
   'webhook.test': 'A connectivity test sent on request',

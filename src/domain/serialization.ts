@@ -2,6 +2,8 @@ import { availableCredit, type CreditLine } from './creditLine.js';
 import { formatAmount } from './money.js';
 import { maskAddress } from './stellarAddress.js';
 import type { LedgerEntry } from './ledger.js';
+import type { RiskEvaluation } from './risk/evaluation.js';
+import { contractRiskScore } from './risk/terms.js';
 
 /** The JSON shape of a credit line: used by the API, domain-event payloads and audit snapshots alike. */
 export function creditLineToJson(line: CreditLine) {
@@ -17,6 +19,7 @@ export function creditLineToJson(line: CreditLine) {
     status: line.status,
     contractId: line.contractId,
     riskScore: line.riskScore,
+    rateUpdatedAt: line.rateUpdatedAt?.toISOString() ?? null,
     lastAccrualAt: line.lastAccrualAt.toISOString(),
     createdAt: line.createdAt.toISOString(),
     updatedAt: line.updatedAt.toISOString(),
@@ -41,4 +44,32 @@ export function ledgerEntryToJson(entry: LedgerEntry) {
 /** Audit rows are read by people: they keep the state, but not the full wallet address. */
 export function auditSnapshot(line: CreditLine): Record<string, unknown> {
   return { ...creditLineToJson(line), walletAddress: maskAddress(line.walletAddress) };
+}
+
+export function riskEvaluationToJson(evaluation: RiskEvaluation) {
+  const { application } = evaluation;
+  return {
+    id: evaluation.id,
+    walletAddress: evaluation.walletAddress,
+    provider: evaluation.provider,
+    modelVersion: evaluation.modelVersion,
+    score: evaluation.score,
+    contractRiskScore: contractRiskScore(evaluation.score),
+    band: evaluation.band,
+    decision: evaluation.decision,
+    creditLimit: formatAmount(evaluation.creditLimit),
+    interestRateBps: evaluation.interestRateBps,
+    signals: evaluation.signals,
+    inputs: evaluation.inputs,
+    evaluatedAt: evaluation.evaluatedAt.toISOString(),
+    expiresAt: evaluation.expiresAt.toISOString(),
+    application: application && {
+      appliedAt: application.at.toISOString(),
+      appliedBy: application.by,
+      creditLineId: application.creditLineId,
+      creditLimit: formatAmount(application.creditLimit),
+      interestRateBps: application.interestRateBps,
+      rateConstraint: application.rateConstraint,
+    },
+  };
 }

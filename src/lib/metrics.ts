@@ -83,6 +83,21 @@ export class Metrics {
     },
   };
 
+  private readonly riskEvaluations = new Counter({
+    name: 'risk_evaluations_total',
+    help: 'Risk evaluations answered, by provider and whether an earlier evaluation was reused',
+    labelNames: ['provider', 'cached'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly riskScores = new Histogram({
+    name: 'risk_evaluation_score',
+    help: 'Scores of new risk evaluations (0..100, higher is more creditworthy)',
+    labelNames: ['provider'] as const,
+    buckets: [10, 20, 35, 50, 65, 80, 90, 100],
+    registers: [this.registry],
+  });
+
   constructor(options: { collectDefaults?: boolean } = {}) {
     if (options.collectDefaults) collectDefaultMetrics({ register: this.registry });
   }
@@ -91,6 +106,13 @@ export class Metrics {
     lineOpened: () => this.linesOpened.inc(),
     drawn: (amount) => this.amountDrawn.inc(toTokens(amount)),
     repaid: (amount) => this.amountRepaid.inc(toTokens(amount)),
+  };
+
+  readonly risk = {
+    evaluated: (provider: string, cached: boolean, score: number | null) => {
+      this.riskEvaluations.inc({ provider, cached: String(cached) });
+      if (score !== null) this.riskScores.observe({ provider }, score);
+    },
   };
 }
 

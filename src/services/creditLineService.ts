@@ -6,17 +6,21 @@ import {
   assertCanUpdate,
   MAX_INTEREST_RATE_BPS,
   nextStatus,
+  statusAfterLimitChange,
   type CreditLine,
   type CreditLineAction,
   type CreditLineStatus,
 } from '../domain/creditLine.js';
-import { ConflictError, NotFoundError, UnprocessableError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../domain/errors.js';
+import { assertApplicable, type RiskEvaluation } from '../domain/risk/evaluation.js';
+import { contractRiskScore, reachableRate, type RateChangeLimits, type RateConstraint } from '../domain/risk/terms.js';
 import type { LedgerEntry, LedgerEntryType } from '../domain/ledger.js';
 import { formatAmount } from '../domain/money.js';
 import { auditSnapshot, creditLineToJson } from '../domain/serialization.js';
 import { decodeCursor, encodeCursor, pageBySeq, type PageRequest, type PageResult } from '../lib/cursor.js';
 import type { CreditLineFilter, InTransaction, Repositories, Store } from '../repositories/repositories.js';
-import { auditRow } from './audit.js';
+import { actorName, auditRow } from './audit.js';
+import type { CreditOffers } from './riskService.js';
 import { WalletOwnership, type WalletPrincipal } from './walletOwnership.js';
 
 /** Who asked: a client application or an admin, identified by a fingerprint of its key. */
@@ -41,6 +45,10 @@ export interface CreditMetrics {
 export interface CreditLineServiceOptions {
   store: Store;
   maxCreditLimit: bigint;
+  /** Where a line's terms come from unless an admin sets them by hand: the wallet's risk evaluation. */
+  offers: CreditOffers;
+  /** The contract's rate-change guard, kept for every line so that any of them could be bound later. */
+  rateChange: RateChangeLimits;
   /** Who may act for a wallet; defaults to `required` wallet tokens. */
   ownership?: WalletOwnership;
   metrics?: CreditMetrics;
@@ -50,9 +58,16 @@ export interface CreditLineServiceOptions {
 
 export interface OpenCreditLineInput {
   walletAddress: string;
-  creditLimit: bigint;
-  interestRateBps: number;
+  /** A smaller limit than the evaluation offers; with interestRateBps, an admin's manual terms. */
+  creditLimit?: bigint;
+  /** Admins only: manual terms instead of the evaluation's. */
+  interestRateBps?: number;
   currency?: string;
+}
+
+export interface AppliedEvaluation {
+  line: CreditLine;
+  evaluation: RiskEvaluation;
 }
 
 export interface MovementResult {
@@ -106,15 +121,22 @@ export class CreditLineService {
     this.ownership = options.ownership ?? new WalletOwnership('required');
   }
 
+  /**
+   * Opens a line on the terms of the wallet's current risk evaluation (evaluated now if it has none): its limit, or
+   * a smaller one the borrower asks for, and its rate. Only an admin may set terms by hand, and that is audited.
+   */
   async open(input: OpenCreditLineInput, meta: RequestMeta, alsoWithin?: InTransaction<CreditLine>): Promise<CreditLine> {
-    this.assertTerms(input.creditLimit, input.interestRateBps);
+    const isAdmin = meta.actor.kind === 'admin';
+    if (!isAdmin) await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, input.walletAddress);
+    const terms = await this.openingTerms(input, isAdmin);
+    this.assertTerms(terms.creditLimit, terms.interestRateBps);
     const now = this.clock();
     const line: CreditLine = {
       id: this.newId(),
       walletAddress: input.walletAddress,
       currency: input.currency ?? 'USDC',
-      creditLimit: input.creditLimit,
-      interestRateBps: input.interestRateBps,
+      creditLimit: terms.creditLimit,
+      interestRateBps: terms.interestRateBps,
       utilized: 0n,
       accruedInterest: 0n,
       status: 'active',
@@ -122,17 +144,51 @@ export class CreditLineService {
       createdAt: now,
       updatedAt: now,
       contractId: null,
-      riskScore: null,
+      riskScore: terms.riskScore,
+      rateUpdatedAt: null,
     };
     await this.store.transaction(async (repos) => {
-      if (meta.actor.kind !== 'admin') await this.ownership.assertCanAct(repos.walletAuth, meta.wallet, line.walletAddress);
       await repos.creditLines.insert(line);
-      await this.recordEvent(repos, 'credit_line.created', line, {}, now);
-      if (meta.actor.kind === 'admin') await this.recordAudit(repos, meta, 'credit_line.open', null, line, now);
+      await this.recordEvent(repos, 'credit_line.created', line, { evaluationId: terms.evaluationId }, now);
+      if (isAdmin) await this.recordAudit(repos, meta, 'credit_line.open', null, line, now);
       await alsoWithin?.(repos, line);
     });
     this.metrics.lineOpened();
     return line;
+  }
+
+  private async openingTerms(
+    input: OpenCreditLineInput,
+    isAdmin: boolean,
+  ): Promise<{ creditLimit: bigint; interestRateBps: number; riskScore: number | null; evaluationId: string | null }> {
+    if (input.interestRateBps !== undefined) {
+      if (!isAdmin) {
+        throw new ValidationError([{ field: 'interestRateBps', rule: 'admin_only', message: "is set by the wallet's risk evaluation; only an admin may set it by hand" }]);
+      }
+      if (input.creditLimit === undefined) {
+        throw new ValidationError([{ field: 'creditLimit', rule: 'required_with_interestRateBps', message: 'is required when setting terms by hand' }]);
+      }
+      return { creditLimit: input.creditLimit, interestRateBps: input.interestRateBps, riskScore: null, evaluationId: null };
+    }
+    const offer = await this.options.offers.currentOffer(input.walletAddress);
+    if (offer.decision === 'decline') {
+      throw new UnprocessableError('credit_declined', `The wallet's risk evaluation declined credit (score ${offer.score}, band ${offer.band})`, {
+        evaluationId: offer.id,
+        score: offer.score,
+      });
+    }
+    if (input.creditLimit !== undefined && input.creditLimit > offer.creditLimit) {
+      throw new UnprocessableError('credit_limit_above_offer', `creditLimit exceeds the ${formatAmount(offer.creditLimit)} the wallet's risk evaluation offers`, {
+        evaluationId: offer.id,
+        offeredCreditLimit: formatAmount(offer.creditLimit),
+      });
+    }
+    return {
+      creditLimit: input.creditLimit ?? offer.creditLimit,
+      interestRateBps: offer.interestRateBps,
+      riskScore: contractRiskScore(offer.score),
+      evaluationId: offer.id,
+    };
   }
 
   /** The line as of now: interest is projected to the current second, as a borrower would see it. */
@@ -193,13 +249,17 @@ export class CreditLineService {
     return withTransaction(result);
   }
 
+  /** An admin's manual change of terms; the rate must respect the rate-change guard (422 otherwise). */
   async updateTerms(id: string, terms: { creditLimit?: bigint; interestRateBps?: number }, meta: RequestMeta): Promise<CreditLine> {
-    const { line } = await this.change(id, meta, 'admin', undefined, (line) => {
+    const { line } = await this.change(id, meta, 'admin', undefined, (line, now) => {
       assertCanUpdate(line);
-      const updated = { ...line, creditLimit: terms.creditLimit ?? line.creditLimit, interestRateBps: terms.interestRateBps ?? line.interestRateBps };
-      this.assertTerms(updated.creditLimit, updated.interestRateBps);
+      const creditLimit = terms.creditLimit ?? line.creditLimit;
+      const interestRateBps = terms.interestRateBps ?? line.interestRateBps;
+      this.assertTerms(creditLimit, interestRateBps);
+      const reachable = reachableRate(line.interestRateBps, interestRateBps, line.rateUpdatedAt, now, this.options.rateChange);
+      if (reachable.rate !== interestRateBps) throw rateChangeRefused(reachable.constraint, line, this.options.rateChange);
       return {
-        line: updated,
+        line: this.withTerms(line, creditLimit, interestRateBps, line.riskScore, now),
         event: {
           type: 'credit_line.updated',
           data: { previous: { creditLimit: formatAmount(line.creditLimit), interestRateBps: line.interestRateBps } },
@@ -208,6 +268,70 @@ export class CreditLineService {
       };
     });
     return line;
+  }
+
+  /**
+   * Sets the wallet's open line to an evaluation's terms: its limit, and its rate as far as the rate-change guard
+   * allows today. The evaluation is marked applied in the same transaction, so two racing applies move it once.
+   */
+  async applyEvaluation(evaluationId: string, meta: RequestMeta, alsoWithin?: InTransaction<AppliedEvaluation>): Promise<AppliedEvaluation> {
+    const { repos } = this.store;
+    const evaluation = await repos.riskEvaluations.findById(evaluationId);
+    if (!evaluation) throw new NotFoundError('Risk evaluation', evaluationId);
+    assertApplicable(evaluation, (await repos.riskEvaluations.latestForWallet(evaluation.walletAddress))?.id, this.clock());
+    const [open] = (await repos.creditLines.list({ walletAddress: evaluation.walletAddress }, { limit: 20 })).filter((l) => l.status !== 'closed');
+    if (!open) throw new ConflictError('no_open_line', 'The wallet has no open credit line to apply the evaluation to; open one instead');
+
+    let rateConstraint: RateConstraint = 'none';
+    let applied: RiskEvaluation = evaluation;
+    const { line } = await this.change(
+      open.id,
+      meta,
+      'admin',
+      async (txRepos, { line }) => {
+        const now = line.updatedAt;
+        const application = { at: now, by: actorName(meta), creditLineId: line.id, creditLimit: line.creditLimit, interestRateBps: line.interestRateBps, rateConstraint };
+        if (!(await txRepos.riskEvaluations.markApplied(evaluation.id, application))) {
+          throw new ConflictError('evaluation_already_applied', 'This evaluation was already applied');
+        }
+        applied = { ...evaluation, application };
+        if (line.creditLimit !== open.creditLimit) {
+          await this.recordEvent(txRepos, 'risk.limit_changed', line, { evaluationId: evaluation.id, score: evaluation.score, previousCreditLimit: formatAmount(open.creditLimit) }, now);
+        }
+        await alsoWithin?.(txRepos, { line, evaluation: applied });
+      },
+      (line, now) => {
+        assertCanUpdate(line);
+        const reachable = reachableRate(line.interestRateBps, evaluation.interestRateBps, line.rateUpdatedAt, now, this.options.rateChange);
+        rateConstraint = reachable.constraint;
+        return {
+          line: this.withTerms(line, evaluation.creditLimit, reachable.rate, contractRiskScore(evaluation.score), now),
+          event: {
+            type: 'credit_line.updated',
+            data: {
+              previous: { creditLimit: formatAmount(line.creditLimit), interestRateBps: line.interestRateBps },
+              evaluationId: evaluation.id,
+              targetInterestRateBps: evaluation.interestRateBps,
+              rateConstraint,
+            },
+          },
+          audit: 'risk.evaluation.apply',
+        };
+      },
+    );
+    return { line, evaluation: applied };
+  }
+
+  /** New terms, with what follows from them: the status the contract would give, and when the rate last moved. */
+  private withTerms(line: CreditLine, creditLimit: bigint, interestRateBps: number, riskScore: number | null, now: Date): CreditLine {
+    return {
+      ...line,
+      creditLimit,
+      interestRateBps,
+      riskScore,
+      status: statusAfterLimitChange(line.status, line.utilized, creditLimit),
+      rateUpdatedAt: interestRateBps !== line.interestRateBps ? now : line.rateUpdatedAt,
+    };
   }
 
   suspend = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>) => this.transition(id, 'suspend', meta, reason, alsoWithin);
@@ -328,4 +452,17 @@ export class CreditLineService {
       throw new UnprocessableError('invalid_interest_rate', `interestRateBps must be an integer between 0 and ${MAX_INTEREST_RATE_BPS}`);
     }
   }
+}
+
+function rateChangeRefused(constraint: RateConstraint, line: CreditLine, limits: RateChangeLimits): UnprocessableError {
+  if (constraint === 'min_interval') {
+    const nextAt = new Date((line.rateUpdatedAt?.getTime() ?? 0) + limits.minIntervalSeconds * 1000);
+    return new UnprocessableError('rate_change_too_soon', `The rate changed less than ${limits.minIntervalSeconds} s ago; it may change again from ${nextAt.toISOString()}`, {
+      nextChangeAt: nextAt.toISOString(),
+    });
+  }
+  return new UnprocessableError('rate_change_too_large', `The rate may move at most ${limits.maxStepBps} bps per change (from ${line.interestRateBps})`, {
+    currentInterestRateBps: line.interestRateBps,
+    maxStepBps: limits.maxStepBps,
+  });
 }

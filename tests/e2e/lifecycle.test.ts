@@ -84,7 +84,6 @@ async function inFlightAcrossSigterm(proc: Running, port: number): Promise<{ sig
   const opened = await send(port, agent, 'POST', '/api/credit/lines', {
     walletAddress: Keypair.random().publicKey(),
     creditLimit: '1000',
-    interestRateBps: 500,
   }).reply;
   expect(opened.status).toBe(201);
   const id = opened.body.data!.id as string;
@@ -127,6 +126,7 @@ describe('process lifecycle (real process)', () => {
         NODE_ENV: 'test',
         DATA_DIR: dataDir, // embedded PGlite: the shutdown also has to close a real database
         WALLET_AUTH: 'optional', // this file is about the process, not wallet tokens: a client key may draw
+        RISK_PROVIDER: 'static',
         API_KEYS: CLIENT_KEY,
         ADMIN_API_KEYS: ADMIN_KEY,
         SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
@@ -156,6 +156,7 @@ describe('process lifecycle (real process)', () => {
       NODE_ENV: 'test',
       DATABASE_URL: 'memory:',
       WALLET_AUTH: 'optional',
+      RISK_PROVIDER: 'static',
       API_KEYS: CLIENT_KEY,
       ADMIN_API_KEYS: ADMIN_KEY,
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),

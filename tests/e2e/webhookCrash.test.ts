@@ -74,6 +74,7 @@ describe.runIf(TEST_DATABASE_URL)('webhook delivery across a crash (real process
       API_KEYS: CLIENT_KEY,
       ADMIN_API_KEYS: ADMIN_KEY,
       WALLET_AUTH: 'optional',
+      RISK_PROVIDER: 'static',
       WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
       WEBHOOK_DISPATCH_INTERVAL_MS: '20',
       WEBHOOK_TIMEOUT_MS: '1000',
@@ -99,7 +100,8 @@ describe.runIf(TEST_DATABASE_URL)('webhook delivery across a crash (real process
         next++;
         const res = await fetch(`${base}/api/credit/lines`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-api-key': CLIENT_KEY },
+          // Manual terms (an admin's): an evaluated opening would add a risk.evaluated event to the count.
+          headers: { 'content-type': 'application/json', 'x-admin-api-key': ADMIN_KEY },
           body: JSON.stringify({ walletAddress: Keypair.random().publicKey(), creditLimit: '100', interestRateBps: 100 }),
         });
         expect(res.status).toBe(201);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAmount, parseAmount } from '../../src/domain/money.js';
-import { client, createTestApp, randomWallet, type TestApp } from '../support/app.js';
+import { admin, client, createTestApp, randomWallet, type TestApp } from '../support/app.js';
 import { SQL_STORAGE_KINDS } from '../support/databases.js';
 
 /**
@@ -41,7 +41,7 @@ describe.each(SQL_STORAGE_KINDS)('concurrent requests on %s', (kind) => {
   });
 
   const openLine = async (creditLimit: string, walletAddress = randomWallet()) => {
-    const res = await request(server).post('/api/credit/lines').set(client).send({ walletAddress, creditLimit, interestRateBps: 0 });
+    const res = await request(server).post('/api/credit/lines').set(admin).send({ walletAddress, creditLimit, interestRateBps: 0 });
     expect(res.status).toBe(201);
     return res.body.data as { id: string; walletAddress: string };
   };
@@ -186,7 +186,7 @@ describe.each(SQL_STORAGE_KINDS)('concurrent requests on %s', (kind) => {
     const walletAddress = randomWallet();
     const responses = await Promise.all(
       Array.from({ length: 20 }, () =>
-        request(server).post('/api/credit/lines').set(client).send({ walletAddress, creditLimit: '100', interestRateBps: 0 }),
+        request(server).post('/api/credit/lines').set(client).send({ walletAddress, creditLimit: '100' }),
       ),
     );
     const created = responses.filter((res) => res.status === 201);

@@ -23,9 +23,10 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
   };
   const open = async (body: Record<string, unknown> = {}) => {
     const owner = await sessionFor();
+    // Manual terms (an admin's) so interest can be checked against the reference at a known rate.
     const res = await request(t.app)
       .post('/api/credit/lines')
-      .set(owner.headers)
+      .set(admin)
       .send({ walletAddress: owner.wallet, creditLimit: '1000', interestRateBps: 1500, ...body });
     expect(res.status).toBe(201);
     owners.set(res.body.data.id, owner);
@@ -42,13 +43,14 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
 
   it('opens a line with the field names frontends use and 7-decimal amounts', async () => {
     const { wallet } = await sessionFor();
-    const res = await post('/api/credit/lines', { walletAddress: wallet, creditLimit: '125.5', interestRateBps: 700 });
+    const res = await post('/api/credit/lines', { walletAddress: wallet, creditLimit: '125.5' });
     expect(res.status).toBe(201);
     expect(res.body.error).toBeNull();
     expect(res.body.data).toMatchObject({
       walletAddress: wallet,
       creditLimit: '125.5000000',
-      interestRateBps: 700,
+      interestRateBps: 1200, // the static provider's score 70 falls in band B
+      riskScore: 30,
       utilized: '0.0000000',
       accruedInterest: '0.0000000',
       availableCredit: '125.5000000',
@@ -69,7 +71,7 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
     [{ walletAddress: 'not-an-address' }, 'walletAddress', 'stellar_address'],
     [{ surprise: true }, 'surprise', 'unknown_field'],
   ])('refuses %j with a 400 naming %s and the rule %s', async (override, field, rule) => {
-    const res = await post('/api/credit/lines', { walletAddress: randomWallet(), creditLimit: '10', interestRateBps: 100, ...override });
+    const res = await post('/api/credit/lines', { walletAddress: randomWallet(), creditLimit: '10', ...override });
     expect(res.status).toBe(400);
     expect(res.body.data).toBeNull();
     expect(res.body.error.code).toBe('validation_failed');
@@ -77,19 +79,29 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
     expect(res.body.error.message).toContain(field);
   });
 
-  it('refuses a limit above the product cap with 422', async () => {
-    const res = await post('/api/credit/lines', { walletAddress: randomWallet(), creditLimit: '50000.0000001', interestRateBps: 100 });
+  it('refuses a limit above the product cap with 422, even from an admin', async () => {
+    const res = await post('/api/credit/lines', { walletAddress: randomWallet(), creditLimit: '50000.0000001', interestRateBps: 100 }, admin);
     expect(res.status).toBe(422);
     expect(res.body.error).toMatchObject({ code: 'credit_limit_above_cap', details: { cap: '50000.0000000' } });
   });
 
+  it('refuses a borrower a limit above what the risk evaluation offers, and refuses to let it choose its rate', async () => {
+    const { wallet } = await sessionFor();
+    const above = await post('/api/credit/lines', { walletAddress: wallet, creditLimit: '5000.0000001' });
+    expect(above.status).toBe(422);
+    expect(above.body.error).toMatchObject({ code: 'credit_limit_above_offer', details: { offeredCreditLimit: '5000.0000000' } });
+    const rate = await post('/api/credit/lines', { walletAddress: wallet, creditLimit: '10', interestRateBps: 1 });
+    expect(rate.status).toBe(400);
+    expect(rate.body.error.details).toContainEqual(expect.objectContaining({ field: 'interestRateBps', rule: 'admin_only' }));
+  });
+
   it('allows one open line per wallet, and a new one once the old one is closed', async () => {
     const line = await open();
-    const second = await post('/api/credit/lines', { walletAddress: line.walletAddress, creditLimit: '5', interestRateBps: 0 });
+    const second = await post('/api/credit/lines', { walletAddress: line.walletAddress, creditLimit: '5' });
     expect(second.status).toBe(409);
     expect(second.body.error.code).toBe('duplicate_open_line');
     expect((await post(`/api/credit/lines/${line.id}/close`, undefined, admin)).status).toBe(200);
-    expect((await post('/api/credit/lines', { walletAddress: line.walletAddress, creditLimit: '5', interestRateBps: 0 })).status).toBe(201);
+    expect((await post('/api/credit/lines', { walletAddress: line.walletAddress, creditLimit: '5' })).status).toBe(201);
   });
 
   it('draws within the limit, refuses beyond it with the available amount, and refuses over-repayment', async () => {
@@ -151,24 +163,43 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
     expect((await post(`/api/credit/lines/${line.id}/repay`, { amount: '1' })).status).toBe(409);
   });
 
-  it('updates limit and rate as admin only, and lowers the available credit accordingly', async () => {
+  it('updates limit and rate as admin only; a limit below the balance restricts the line, as on the contract', async () => {
     const line = await open();
     await post(`/api/credit/lines/${line.id}/draw`, { amount: '300' });
     const asClient = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(client).send({ creditLimit: '5000' });
     expect(asClient.status).toBe(403);
-    const updated = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({ creditLimit: '200', interestRateBps: 900 });
+    const updated = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({ creditLimit: '200', interestRateBps: 1100 });
     expect(updated.status).toBe(200);
-    expect(updated.body.data).toMatchObject({ creditLimit: '200.0000000', interestRateBps: 900, availableCredit: '0.0000000' });
+    expect(updated.body.data).toMatchObject({ creditLimit: '200.0000000', interestRateBps: 1100, availableCredit: '0.0000000', status: 'restricted' });
+    expect(updated.body.data.rateUpdatedAt).toBe(now.toISOString());
+    expect((await post(`/api/credit/lines/${line.id}/draw`, { amount: '1' })).body.error).toMatchObject({ code: 'invalid_status' });
+    const cured = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({ creditLimit: '400' });
+    expect(cured.body.data).toMatchObject({ status: 'active', availableCredit: '100.0000000' });
     const empty = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({});
     expect(empty.status).toBe(400);
     expect(empty.body.error.details[0]).toMatchObject({ rule: 'at_least_one' });
+  });
+
+  it('keeps a rate change within the contract guard: at most 500 bps per change, one change per day', async () => {
+    const line = await open();
+    const patch = (body: Record<string, unknown>) => request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send(body);
+    const tooLarge = await patch({ interestRateBps: 2001 });
+    expect(tooLarge.status).toBe(422);
+    expect(tooLarge.body.error).toMatchObject({ code: 'rate_change_too_large', details: { currentInterestRateBps: 1500, maxStepBps: 500 } });
+    expect((await patch({ interestRateBps: 2000 })).status).toBe(200);
+    const tooSoon = await patch({ interestRateBps: 1900 });
+    expect(tooSoon.status).toBe(422);
+    expect(tooSoon.body.error).toMatchObject({ code: 'rate_change_too_soon', details: { nextChangeAt: new Date(now.getTime() + 86_400_000).toISOString() } });
+    expect((await patch({ creditLimit: '900' })).status).toBe(200); // the limit is not rate-limited
+    now = new Date(now.getTime() + 86_400_000);
+    expect((await patch({ interestRateBps: 1900 })).body.data.interestRateBps).toBe(1900);
   });
 
   it('writes a domain event for every change and an audit entry for every admin action', async () => {
     const line = await open();
     await post(`/api/credit/lines/${line.id}/draw`, { amount: '5' });
     await post(`/api/credit/lines/${line.id}/repay`, { amount: '5' });
-    await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({ interestRateBps: 10 });
+    await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({ interestRateBps: 1400 });
     await post(`/api/credit/lines/${line.id}/suspend`, undefined, admin);
     await post(`/api/credit/lines/${line.id}/reinstate`, undefined, admin);
     await post(`/api/credit/lines/${line.id}/default`, undefined, admin);
@@ -193,6 +224,7 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
       'credit_line.reinstate',
       'credit_line.suspend',
       'credit_line.update',
+      'credit_line.open', // manual terms are an admin's decision, so the opening is audited too
     ]);
     const suspend = audit.body.data.items[3];
     expect(suspend.actor).toMatch(/^admin:[0-9a-f]{12}$/);
@@ -295,7 +327,7 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
     });
 
     it('refuses a malformed key', async () => {
-      const res = await post('/api/credit/lines', { walletAddress: randomWallet(), creditLimit: '1', interestRateBps: 1 }, { ...client, 'Idempotency-Key': 'x'.repeat(256) });
+      const res = await post('/api/credit/lines', { walletAddress: randomWallet(), creditLimit: '1' }, { ...client, 'Idempotency-Key': 'x'.repeat(256) });
       expect(res.status).toBe(400);
       expect(res.body.error.details[0]).toMatchObject({ field: 'Idempotency-Key' });
     });

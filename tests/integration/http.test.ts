@@ -67,7 +67,7 @@ describe('HTTP conventions', () => {
 
   it('keeps keys, secrets and full wallet addresses out of the logs', async () => {
     const wallet = randomWallet();
-    await request(t.app).post('/api/credit/lines').set(client).send({ walletAddress: wallet, creditLimit: '10', interestRateBps: 1 });
+    await request(t.app).post('/api/credit/lines').set(client).send({ walletAddress: wallet, creditLimit: '10' });
     await request(t.app).get(`/api/credit/wallet/${wallet}/lines`).set(client);
     await request(t.app).get('/api/admin/audit-log').set(admin);
     t.container.logger.flush();
@@ -80,7 +80,7 @@ describe('HTTP conventions', () => {
 
   it('exposes HTTP and credit metrics in Prometheus format', async () => {
     const wallet = randomWallet();
-    const line = await request(t.app).post('/api/credit/lines').set(client).send({ walletAddress: wallet, creditLimit: '10', interestRateBps: 1 });
+    const line = await request(t.app).post('/api/credit/lines').set(client).send({ walletAddress: wallet, creditLimit: '10' });
     await request(t.app).post(`/api/credit/lines/${line.body.data.id}/draw`).set(client).send({ amount: '2.5' });
     const metrics = await request(t.app).get('/metrics');
     expect(metrics.status).toBe(200);

@@ -13,7 +13,7 @@ describe.each(STORAGE_KINDS)('credit line round trip on %s', (kind) => {
 
   it('a wallet signs in, opens a line, draws, repays and lists the ledger', async () => {
     const owner = await signIn(t.app);
-    const opened = await request(t.app).post('/api/credit/lines').set(owner.headers).send({ walletAddress: owner.wallet, creditLimit: '1000', interestRateBps: 1200 });
+    const opened = await request(t.app).post('/api/credit/lines').set(owner.headers).send({ walletAddress: owner.wallet, creditLimit: '1000' });
     expect(opened.status).toBe(201);
     const id = opened.body.data.id as string;
     const drawn = await request(t.app).post(`/api/credit/lines/${id}/draw`).set(owner.headers).send({ amount: '125.5' });

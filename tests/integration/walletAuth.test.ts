@@ -40,7 +40,7 @@ describe.each(STORAGE_KINDS)('wallet authentication (SEP-10) on %s', (kind) => {
   };
   const exchange = (transaction: string) => request(t.app).post('/api/auth/token').set(client).send({ transaction });
   const openLineFor = async (session: { wallet: string; headers: Record<string, string> }) => {
-    const res = await request(t.app).post('/api/credit/lines').set(session.headers).send({ walletAddress: session.wallet, creditLimit: '100', interestRateBps: 500 });
+    const res = await request(t.app).post('/api/credit/lines').set(session.headers).send({ walletAddress: session.wallet, creditLimit: '100' });
     expect(res.status).toBe(201);
     return res.body.data.id as string;
   };
@@ -66,7 +66,7 @@ describe.each(STORAGE_KINDS)('wallet authentication (SEP-10) on %s', (kind) => {
     expect(stolen.body.error.code).toBe('wallet_forbidden');
     const repay = await request(t.app).post(`/api/credit/lines/${lineId}/repay`).set(stranger.headers).send({ amount: '1' });
     expect(repay.status).toBe(403);
-    const openForOther = await request(t.app).post('/api/credit/lines').set(stranger.headers).send({ walletAddress: owner.wallet, creditLimit: '1', interestRateBps: 1 });
+    const openForOther = await request(t.app).post('/api/credit/lines').set(stranger.headers).send({ walletAddress: owner.wallet, creditLimit: '1' });
     expect(openForOther.status).toBe(403);
 
     // Reads: the client key alone may read; a presented token must be the owner's.
@@ -83,7 +83,7 @@ describe.each(STORAGE_KINDS)('wallet authentication (SEP-10) on %s', (kind) => {
     expect(bare.status).toBe(401);
     expect(bare.body.error.code).toBe('wallet_auth_required');
     expect((await request(t.app).post(`/api/credit/lines/${lineId}/draw`).set(admin).send({ amount: '1' })).status).toBe(401);
-    expect((await request(t.app).post('/api/credit/lines').set(client).send({ walletAddress: Keypair.random().publicKey(), creditLimit: '1', interestRateBps: 1 })).status).toBe(401);
+    expect((await request(t.app).post('/api/credit/lines').set(client).send({ walletAddress: Keypair.random().publicKey(), creditLimit: '1' })).status).toBe(401);
   });
 
   it('refuses a challenge signed by the wrong key', async () => {
@@ -199,11 +199,11 @@ describe.each(STORAGE_KINDS)('wallet authentication (SEP-10) on %s', (kind) => {
   it('lets the bound controller act for a contract wallet, and nobody else', async () => {
     const controller = await signIn(t.app);
     const contractWallet = StrKey.encodeContract(Keypair.random().rawPublicKey());
-    const before = await request(t.app).post('/api/credit/lines').set(controller.headers).send({ walletAddress: contractWallet, creditLimit: '5', interestRateBps: 5 });
+    const before = await request(t.app).post('/api/credit/lines').set(controller.headers).send({ walletAddress: contractWallet, creditLimit: '5' });
     expect(before.status).toBe(403);
     const bind = await request(t.app).put(`/api/auth/contract-wallets/${contractWallet}`).set(admin).send({ controllerAccount: controller.wallet });
     expect(bind.status).toBe(200);
-    const opened = await request(t.app).post('/api/credit/lines').set(controller.headers).send({ walletAddress: contractWallet, creditLimit: '5', interestRateBps: 5 });
+    const opened = await request(t.app).post('/api/credit/lines').set(controller.headers).send({ walletAddress: contractWallet, creditLimit: '5' });
     expect(opened.status).toBe(201);
     expect((await request(t.app).post(`/api/credit/lines/${opened.body.data.id}/draw`).set(controller.headers).send({ amount: '1' })).status).toBe(200);
     const unbind = await request(t.app).delete(`/api/auth/contract-wallets/${contractWallet}`).set(admin);

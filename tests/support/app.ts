@@ -44,6 +44,8 @@ export async function createTestApp(kind: StorageKind, env: Env = {}, options: {
     RATE_LIMIT_PER_MIN: '100000',
     LOG_LEVEL: 'info',
     WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+    // A fixed score (band B: 5,000 limit, 1,200 bps) unless a suite is about risk evaluation itself.
+    RISK_PROVIDER: 'static',
     ...env,
   });
   const logs = new LogCapture();

@@ -20,6 +20,18 @@ describe('config', () => {
     expect(config.trustProxy).toBe(false);
   });
 
+  it('scores wallets from testnet\'s Horizon in development with no setup, and says what the risk provider needs elsewhere', () => {
+    expect(loadConfig({}).risk).toMatchObject({ provider: 'signals', model: 'signals-v1', evaluationTtlMs: 86_400_000, rateChange: { maxStepBps: 500, minIntervalSeconds: 86_400 } });
+    expect(loadConfig({}).stellar.horizonUrl).toBe('https://horizon-testnet.stellar.org');
+    expect(fail({ NODE_ENV: 'test' })).toContain('HORIZON_URL: required by RISK_PROVIDER=signals');
+    expect(fail({ RISK_PROVIDER: 'external' })).toContain('RISK_PROVIDER_URL: required');
+    const production = fail({ NODE_ENV: 'production', RISK_PROVIDER: 'static', RISK_PROVIDER_URL: 'http://scoring.internal/score' });
+    expect(production).toContain('RISK_PROVIDER: "static"');
+    expect(production).toContain('RISK_PROVIDER_URL: must be https');
+    expect(fail({ RISK_VOLUME_ASSET: 'USDC:GNOTANISSUER' })).toContain('RISK_VOLUME_ASSET');
+    expect(fail({ RISK_HORIZON_REQUEST_BUDGET: '2' })).toContain('RISK_HORIZON_REQUEST_BUDGET');
+  });
+
   it('switches to PostgreSQL when DATABASE_URL is a postgres URL', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).database).toMatchObject({ kind: 'postgres', url: 'postgres://u@h/db' });
   });

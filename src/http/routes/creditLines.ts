@@ -10,8 +10,8 @@ import type { RouteDefinition } from '../route.js';
 
 const openLineBody = z.strictObject({
   walletAddress: stellarAddressSchema,
-  creditLimit: amountSchema,
-  interestRateBps: interestRateBpsSchema,
+  creditLimit: amountSchema.optional(),
+  interestRateBps: interestRateBpsSchema.optional(),
   currency: z.string().regex(/^[A-Z0-9]{1,12}$/, { error: 'must be an asset code of 1 to 12 letters or digits' }).optional(),
 });
 

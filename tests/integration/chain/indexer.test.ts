@@ -234,7 +234,7 @@ describe.each(STORAGE_KINDS)('chain indexer (%s)', (kind) => {
     const devnet = await fx.devnet();
     const t = await fx.app(devnet);
     const wallet = newBorrower();
-    const res = await request(t.app).post('/api/credit/lines').set(client).send({ walletAddress: wallet, creditLimit: '100', interestRateBps: 500 });
+    const res = await request(t.app).post('/api/credit/lines').set(client).send({ walletAddress: wallet, creditLimit: '100' });
     expect(res.status).toBe(201);
     devnet.contract.invoke('open_credit_line', { borrower: wallet, credit_limit: 10n * USDC, interest_rate_bps: 1000, risk_score: 10 });
     const later = newBorrower();
