@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,6 +57,10 @@ const INDEXER_STATUS = '/api/indexer/status';
 const RECONCILE = '/api/reconciliation/run';
 const RUNS = '/api/reconciliation/runs';
 const RUN = '/api/reconciliation/runs/:id';
+const EVALUATE = '/api/risk/evaluate';
+const EVALUATION = '/api/risk/evaluations/:id';
+const RISK_HISTORY = '/api/risk/wallet/:walletAddress/history';
+const APPLY = '/api/risk/evaluations/:id/apply';
 const UNKNOWN_LINE = '00000000-0000-4000-8000-000000000000';
 const TOO_BIG = 'x'.repeat(101 * 1024);
 
@@ -124,6 +128,41 @@ async function startReceiver() {
     answer: (code: number) => {
       status = code;
     },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** What the stand-in scoring service does for one wallet: answer (a status and a body), stall, or hang up. */
+type ScoringAnswer = { status?: number; body?: unknown; raw?: string } | 'stall' | 'hang up';
+
+/**
+ * An external risk provider on 127.0.0.1 (`RISK_PROVIDER=external`): the app POSTs `{ walletAddress }` to the one
+ * configured URL, so what happens is chosen per wallet (a score of 70 unless told otherwise).
+ */
+async function startScoringService() {
+  const answers = new Map<string, ScoringAnswer>();
+  const arrivals = new Map<string, () => void>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const { walletAddress } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { walletAddress: string };
+      arrivals.get(walletAddress)?.();
+      const answer = answers.get(walletAddress) ?? { body: { score: 70 } };
+      if (answer === 'stall') return; // no answer until the server closes: the provider's timeout runs out first
+      if (answer === 'hang up') return void req.socket.destroy();
+      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' }).end(answer.raw ?? JSON.stringify(answer.body ?? {}));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/score`,
+    answer: (walletAddress: string, answer: ScoringAnswer) => answers.set(walletAddress, answer),
+    /** Resolves when the app's request for this wallet has reached the service. */
+    arrival: (walletAddress: string) => new Promise<void>((resolve) => arrivals.set(walletAddress, resolve)),
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -249,7 +288,7 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
   });
 
   it('declares the webhook payloads subscribers receive, with examples that match them', () => {
-    expect(specWebhooks().map((w) => `${w.method} ${w.name}`).sort()).toEqual(['post chainEvent', 'post creditLineEvent', 'post webhookEndpointEvent']);
+    expect(specWebhooks().map((w) => `${w.method} ${w.name}`).sort()).toEqual(['post chainEvent', 'post creditLineEvent', 'post riskEvent', 'post webhookEndpointEvent']);
     for (const { name, operation } of specWebhooks()) {
       const media = (deref(operation.requestBody).content as Record<string, { schema: unknown; examples?: Record<string, { value: unknown }> }>)['application/json']!;
       const validate = compileSchema(media.schema);
@@ -260,7 +299,7 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
     // The event types an endpoint may subscribe to are exactly the catalog's, and each payload covers its share.
     const eventTypes = (spec.components.schemas.EventType as { enum: string[] }).enum;
     expect([...eventTypes].sort()).toEqual([...EVENT_TYPES].sort());
-    const payloadTypes = ['CreditLineWebhookEvent', 'WebhookEndpointEvent', 'ChainWebhookEvent'].flatMap(
+    const payloadTypes = ['CreditLineWebhookEvent', 'RiskWebhookEvent', 'WebhookEndpointEvent', 'ChainWebhookEvent'].flatMap(
       (name) => ((spec.components.schemas[name] as { properties: { type: { enum: string[] } } }).properties.type.enum),
     );
     expect(payloadTypes.sort()).toEqual([...EVENT_TYPES].sort());
@@ -395,7 +434,7 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
 
     // --- using and revoking a token ------------------------------------------------------------------
     const bearer = { ...client, authorization: `Bearer ${issued.body.data.token as string}` };
-    const opened = await call('post', LINES, {}, (r) => r.set(bearer).send({ walletAddress: keypair.publicKey(), creditLimit: '100', interestRateBps: 100 }));
+    const opened = await call('post', LINES, {}, (r) => r.set(bearer).send({ walletAddress: keypair.publicKey(), creditLimit: '100' }));
     expect(opened.status).toBe(201);
     const id = opened.body.data.id as string;
     expect((await call('get', LINE, { id }, (r) => r.set(bearer))).status).toBe(200);
@@ -416,7 +455,7 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     // --- contract wallets act through their bound controller ------------------------------------------
     const contract = randomContract();
     const controller = await signIn(call, keypair);
-    const notBound = await call('post', LINES, {}, (r) => r.set(controller.headers).send({ walletAddress: contract, creditLimit: '10', interestRateBps: 0 }));
+    const notBound = await call('post', LINES, {}, (r) => r.set(controller.headers).send({ walletAddress: contract, creditLimit: '10' }));
     expect(notBound.status).toBe(403);
     expect(notBound.body.error.code).toBe('wallet_forbidden');
 
@@ -430,7 +469,7 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     expect(bound.status).toBe(200);
     expect(bound.body.data).toEqual({ contractAddress: contract, controllerAccount: keypair.publicKey() });
 
-    const contractLine = await call('post', LINES, {}, (r) => r.set(controller.headers).send({ walletAddress: contract, creditLimit: '10', interestRateBps: 0 }));
+    const contractLine = await call('post', LINES, {}, (r) => r.set(controller.headers).send({ walletAddress: contract, creditLimit: '10' }));
     expect(contractLine.status).toBe(201);
     expect((await call('post', DRAW, { id: contractLine.body.data.id }, (r) => r.set(controller.headers).send({ amount: '1' }))).status).toBe(200);
 
@@ -458,7 +497,8 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     const wallet = borrower.publicKey();
     const { headers: asBorrower } = await signIn(call, borrower);
     const { headers: asStranger } = await signIn(call, Keypair.random());
-    const openBody = { walletAddress: wallet, creditLimit: '1000', interestRateBps: 1200, currency: 'USDC' };
+    // A borrower asks for less than its risk evaluation offers (the static provider's band B: 5,000 at 1,200 bps).
+    const openBody = { walletAddress: wallet, creditLimit: '1000', currency: 'USDC' };
 
     // --- what opening refuses ------------------------------------------------------------------------
     expect((await call('post', LINES, {}, (r) => r.send(openBody))).status).toBe(401);
@@ -492,9 +532,18 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     const huge = await call('post', LINES, {}, (r) => r.set(asBorrower).send({ ...openBody, pad: TOO_BIG }));
     expect(huge.status).toBe(413);
     expect(huge.body.error.code).toBe('payload_too_large');
-    const aboveCap = await call('post', LINES, {}, (r) => r.set(asBorrower).send({ ...openBody, creditLimit: '100000.0000001' }));
+    const aboveOffer = await call('post', LINES, {}, (r) => r.set(asBorrower).send({ ...openBody, creditLimit: '5000.0000001' }));
+    expect(aboveOffer.status).toBe(422);
+    expect(aboveOffer.body.error).toMatchObject({ code: 'credit_limit_above_offer', details: { offeredCreditLimit: '5000.0000000', evaluationId: expect.any(String) } });
+    const ownRate = await call('post', LINES, {}, (r) => r.set(asBorrower).send({ ...openBody, interestRateBps: 100 }));
+    expect(ownRate.status).toBe(400);
+    expect(ownRate.body.error.details).toEqual([expect.objectContaining({ field: 'interestRateBps', rule: 'admin_only' })]);
+    const rateAlone = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: wallet, interestRateBps: 100 }));
+    expect(rateAlone.status).toBe(400);
+    expect(rateAlone.body.error.details).toEqual([expect.objectContaining({ field: 'creditLimit', rule: 'required_with_interestRateBps' })]);
+    const aboveCap = await call('post', LINES, {}, (r) => r.set(admin).send({ ...openBody, creditLimit: '100000.0000001', interestRateBps: 1200 }));
     expect(aboveCap.status).toBe(422);
-    expect(aboveCap.body.error.code).toBe('credit_limit_above_cap');
+    expect(aboveCap.body.error).toMatchObject({ code: 'credit_limit_above_cap', details: { cap: '100000.0000000' } });
     const badKey = await call('post', LINES, {}, (r) => r.set(asBorrower).set('idempotency-key', 'has a space').send(openBody));
     expect(badKey.status).toBe(400);
     expect(badKey.body.error.details[0].field).toBe('Idempotency-Key');
@@ -504,7 +553,16 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     expect(opened.status).toBe(201);
     expect(opened.headers['idempotency-replayed']).toBeUndefined();
     const id = opened.body.data.id as string;
-    expect(opened.body.data).toMatchObject({ walletAddress: wallet, creditLimit: '1000.0000000', utilized: '0.0000000', availableCredit: '1000.0000000', status: 'active' });
+    expect(opened.body.data).toMatchObject({
+      walletAddress: wallet,
+      creditLimit: '1000.0000000',
+      interestRateBps: 1200,
+      riskScore: 30,
+      rateUpdatedAt: null,
+      utilized: '0.0000000',
+      availableCredit: '1000.0000000',
+      status: 'active',
+    });
     const replayed = await call('post', LINES, {}, (r) => r.set(asBorrower).set('idempotency-key', `open-${wallet}`).send({ ...openBody }));
     expect(replayed.status).toBe(201);
     expect(replayed.headers['idempotency-replayed']).toBe('true');
@@ -606,9 +664,24 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     expect(empty.status).toBe(400);
     expect(empty.body.error.details[0].rule).toBe('at_least_one');
     expect((await call('patch', LINE, { id }, (r) => r.set(admin).send({ creditLimit: '1000000' }))).body.error.code).toBe('credit_limit_above_cap');
+    // the rate-change guard: at most 500 bps per change, and not again within a day
+    const tooLarge = await call('patch', LINE, { id }, (r) => r.set(admin).send({ interestRateBps: 1800 }));
+    expect(tooLarge.status).toBe(422);
+    expect(tooLarge.body.error).toMatchObject({ code: 'rate_change_too_large', details: { currentInterestRateBps: 1200, maxStepBps: 500 } });
+    // a limit below the balance restricts the line (no draws) until a limit covers it again
+    const lowered = await call('patch', LINE, { id }, (r) => r.set(admin).send({ creditLimit: '100' }));
+    expect(lowered.status).toBe(200);
+    expect(lowered.body.data).toMatchObject({ status: 'restricted', creditLimit: '100.0000000', availableCredit: '0.0000000', interestRateBps: 1200, rateUpdatedAt: null });
+    expect((await call('post', DRAW, { id }, (r) => r.set(asBorrower).send({ amount: '1' }))).body.error).toMatchObject({
+      code: 'invalid_status',
+      details: { currentStatus: 'restricted' },
+    });
     const updated = await call('patch', LINE, { id }, (r) => r.set(admin).send({ creditLimit: '2000', interestRateBps: 1500 }));
     expect(updated.status).toBe(200);
-    expect(updated.body.data).toMatchObject({ creditLimit: '2000.0000000', interestRateBps: 1500 });
+    expect(updated.body.data).toMatchObject({ creditLimit: '2000.0000000', interestRateBps: 1500, status: 'active', riskScore: 30, rateUpdatedAt: updated.body.data.updatedAt });
+    const tooSoon = await call('patch', LINE, { id }, (r) => r.set(admin).send({ interestRateBps: 1400 }));
+    expect(tooSoon.status).toBe(422);
+    expect(tooSoon.body.error).toMatchObject({ code: 'rate_change_too_soon', details: { nextChangeAt: new Date(Date.parse(updated.body.data.updatedAt) + 86_400_000).toISOString() } });
     expect((await call('patch', LINE, { id: UNKNOWN_LINE }, (r) => r.set(admin).send({ interestRateBps: 1 }))).status).toBe(404);
     expect((await call('patch', LINE, { id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
     expect((await call('patch', LINE, { id }, (r) => r.set(admin).send({ creditLimit: TOO_BIG }))).status).toBe(413);
@@ -701,6 +774,7 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
       'credit_line.default',
       'credit_line.reinstate',
       'credit_line.suspend',
+      'credit_line.update',
       'credit_line.update',
     ]);
     expect(JSON.stringify(audit.body)).not.toContain(wallet);
@@ -1021,6 +1095,434 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     }
   });
 
+  it('evaluates wallets, keeps their history and applies evaluations to lines, every response as documented', async () => {
+    const { call } = api;
+    const borrower = Keypair.random();
+    const wallet = borrower.publicKey();
+    const { headers: asBorrower } = await signIn(call, borrower);
+    const { headers: asStranger } = await signIn(call, Keypair.random());
+    const webhooks = t.container.services.webhooks;
+    // The events of the tests above go nowhere; from here on a receiver hears every risk and line event.
+    while ((await webhooks.fanOut()) > 0);
+    const receiver = await startReceiver();
+    try {
+      const endpoint = await call('post', WEBHOOKS, {}, (r) =>
+        r.set(admin).send({ url: receiver.url, eventTypes: ['risk.evaluated', 'risk.limit_changed', 'credit_line.created', 'credit_line.updated'] }),
+      );
+      expect(endpoint.status).toBe(201);
+
+      // --- what evaluating refuses ----------------------------------------------------------------------------
+      expect((await call('post', EVALUATE, {}, (r) => r.send({ walletAddress: wallet }))).body.error.code).toBe('unauthorized');
+      expect((await call('post', EVALUATE, {}, (r) => r.set({ ...client, authorization: 'Bearer not.a.token' }).send({ walletAddress: wallet }))).body.error.code).toBe(
+        'token_invalid',
+      );
+      const stranger = await call('post', EVALUATE, {}, (r) => r.set(asStranger).send({ walletAddress: wallet }));
+      expect(stranger.status).toBe(403);
+      expect(stranger.body.error.code).toBe('wallet_forbidden');
+      const invalid = await call('post', EVALUATE, {}, (r) => r.set(client).send({ walletAddress: 'GNOTAWALLET', forceRefresh: 'yes', colour: 'blue' }));
+      expect(invalid.status).toBe(400);
+      expect(invalid.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(['colour', 'forceRefresh', 'walletAddress']);
+      expect((await call('post', EVALUATE, {}, (r) => r.set(client).send({}))).status).toBe(400);
+      expect((await call('post', EVALUATE, {}, (r) => r.set(client).set('content-type', 'application/json').send('{"walletAddress":'))).body.error.code).toBe('malformed_json');
+      expect((await call('post', EVALUATE, {}, (r) => r.set(client).set('idempotency-key', 'has a space').send({ walletAddress: wallet }))).status).toBe(400);
+      expect((await call('post', EVALUATE, {}, (r) => r.set(client).set('content-type', 'text/plain').send(wallet))).status).toBe(415);
+      expect((await call('post', EVALUATE, {}, (r) => r.set(client).send({ walletAddress: wallet, pad: TOO_BIG }))).status).toBe(413);
+
+      // --- a new evaluation, idempotently; then the cached one; then a forced refresh ---------------------------
+      const first = await call('post', EVALUATE, {}, (r) => r.set(asBorrower).set('idempotency-key', `evaluate-${wallet}`).send({ walletAddress: wallet }));
+      expect(first.status).toBe(201);
+      expect(first.body.data).toMatchObject({
+        walletAddress: wallet,
+        provider: 'static',
+        modelVersion: 'static',
+        score: 70,
+        contractRiskScore: 30,
+        band: 'B',
+        decision: 'approve',
+        creditLimit: '5000.0000000',
+        interestRateBps: 1200,
+        signals: [],
+        inputs: { staticScore: 70 },
+        application: null,
+        cached: false,
+      });
+      expect(Date.parse(first.body.data.expiresAt) - Date.parse(first.body.data.evaluatedAt)).toBe(24 * 3_600_000);
+      const replayed = await call('post', EVALUATE, {}, (r) => r.set(asBorrower).set('idempotency-key', `evaluate-${wallet}`).send({ walletAddress: wallet }));
+      expect(replayed.status).toBe(201);
+      expect(replayed.headers['idempotency-replayed']).toBe('true');
+      expect(replayed.body).toEqual(first.body);
+      const reused = await call('post', EVALUATE, {}, (r) => r.set(asBorrower).set('idempotency-key', `evaluate-${wallet}`).send({ walletAddress: wallet, forceRefresh: true }));
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('idempotency_key_reused');
+      // An API key alone may evaluate (like a read): the still-valid evaluation comes back.
+      const cached = await call('post', EVALUATE, {}, (r) => r.set(client).send({ walletAddress: wallet, forceRefresh: false }));
+      expect(cached.status).toBe(200);
+      expect(cached.body.data).toEqual({ ...first.body.data, cached: true });
+      const refreshed = await call('post', EVALUATE, {}, (r) => r.set(asBorrower).send({ walletAddress: wallet, forceRefresh: true }));
+      expect(refreshed.status).toBe(201);
+      expect(refreshed.body.data).toMatchObject({ walletAddress: wallet, score: 70, cached: false });
+      expect(refreshed.body.data.id).not.toBe(first.body.data.id);
+
+      // --- reading one, and the history ---------------------------------------------------------------------------
+      const { cached: _cached, ...firstEvaluation } = first.body.data as Record<string, unknown>;
+      const read = await call('get', EVALUATION, { id: first.body.data.id }, (r) => r.set(asBorrower));
+      expect(read.status).toBe(200);
+      expect(read.body.data).toEqual(firstEvaluation);
+      expect((await call('get', EVALUATION, { id: first.body.data.id }, (r) => r.set(admin))).status).toBe(200);
+      expect((await call('get', EVALUATION, { id: first.body.data.id }, (r) => r.set(asStranger))).body.error.code).toBe('wallet_forbidden');
+      expect((await call('get', EVALUATION, { id: first.body.data.id })).status).toBe(401);
+      const unknown = await call('get', EVALUATION, { id: UNKNOWN_LINE }, (r) => r.set(client));
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.details).toEqual({ resource: 'Risk evaluation' });
+      expect((await call('get', EVALUATION, { id: 'nope' }, (r) => r.set(client))).status).toBe(400);
+
+      const newest = await call('get', RISK_HISTORY, { walletAddress: wallet }, (r) => r.set(asBorrower).query({ limit: 1 }));
+      expect(newest.status).toBe(200);
+      expect(newest.body.data.items.map((e: { id: string }) => e.id)).toEqual([refreshed.body.data.id]);
+      const older = await call('get', RISK_HISTORY, { walletAddress: wallet }, (r) => r.set(client).query({ limit: 1, cursor: newest.body.data.nextCursor }));
+      expect(older.body.data).toEqual({ items: [firstEvaluation], nextCursor: null });
+      expect((await call('get', RISK_HISTORY, { walletAddress: wallet }, (r) => r.set(asStranger))).status).toBe(403);
+      expect((await call('get', RISK_HISTORY, { walletAddress: 'GNOTAWALLET' }, (r) => r.set(client))).status).toBe(400);
+      for (const query of [{ limit: 0 }, { limit: 101 }, { cursor: 'not-a-cursor' }, { provider: 'static' }]) {
+        expect((await call('get', RISK_HISTORY, { walletAddress: wallet }, (r) => r.set(client).query(query))).status, JSON.stringify(query)).toBe(400);
+      }
+      expect((await call('get', RISK_HISTORY, { walletAddress: wallet })).status).toBe(401);
+
+      // --- opening takes the current evaluation's terms (no new evaluation) ----------------------------------------
+      const opened = await call('post', LINES, {}, (r) => r.set(asBorrower).send({ walletAddress: wallet, creditLimit: '1000' }));
+      expect(opened.status).toBe(201);
+      expect(opened.body.data).toMatchObject({ creditLimit: '1000.0000000', interestRateBps: 1200, riskScore: 30, rateUpdatedAt: null });
+      const lineId = opened.body.data.id as string;
+      expect((await call('get', RISK_HISTORY, { walletAddress: wallet }, (r) => r.set(client))).body.data.items).toHaveLength(2);
+
+      // --- what applying refuses -------------------------------------------------------------------------------------
+      const refreshedId = refreshed.body.data.id as string;
+      expect((await call('post', APPLY, { id: refreshedId }, (r) => r.set(client))).body.error.code).toBe('admin_required');
+      expect((await call('post', APPLY, { id: refreshedId })).status).toBe(401);
+      expect((await call('post', APPLY, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      const unknownApply = await call('post', APPLY, { id: UNKNOWN_LINE }, (r) => r.set(admin));
+      expect(unknownApply.status).toBe(404);
+      expect(unknownApply.body.error.details).toEqual({ resource: 'Risk evaluation' });
+      const superseded = await call('post', APPLY, { id: first.body.data.id }, (r) => r.set(admin));
+      expect(superseded.status).toBe(409);
+      expect(superseded.body.error).toMatchObject({ code: 'evaluation_superseded', details: { latestEvaluationId: refreshedId } });
+      // The route reads no body, but the app still parses one that is sent.
+      expect((await call('post', APPLY, { id: refreshedId }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', APPLY, { id: refreshedId }, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+      expect((await call('post', APPLY, { id: refreshedId }, (r) => r.set(admin).set('content-type', 'application/json').send('{"x":'))).body.error.code).toBe('malformed_json');
+
+      // --- applying: the limit rises to the evaluation's, the rate stays (it is the evaluation's already) ------------
+      const applied = await call('post', APPLY, { id: refreshedId }, (r) => r.set(admin).set('idempotency-key', `apply-${refreshedId}`));
+      expect(applied.status).toBe(200);
+      expect(applied.body.data.creditLine).toMatchObject({ id: lineId, creditLimit: '5000.0000000', interestRateBps: 1200, riskScore: 30, status: 'active', rateUpdatedAt: null });
+      expect(applied.body.data.evaluation).toMatchObject({
+        id: refreshedId,
+        application: {
+          appliedAt: applied.body.data.creditLine.updatedAt,
+          appliedBy: expect.stringMatching(/^admin:[0-9a-f]{12}$/),
+          creditLineId: lineId,
+          creditLimit: '5000.0000000',
+          interestRateBps: 1200,
+          rateConstraint: 'none',
+        },
+      });
+      const applyReplayed = await call('post', APPLY, { id: refreshedId }, (r) => r.set(admin).set('idempotency-key', `apply-${refreshedId}`));
+      expect(applyReplayed.headers['idempotency-replayed']).toBe('true');
+      expect(applyReplayed.body).toEqual(applied.body);
+      // A body the route does not read still counts in the request's fingerprint.
+      const applyReused = await call('post', APPLY, { id: refreshedId }, (r) => r.set(admin).set('idempotency-key', `apply-${refreshedId}`).send({ note: 'again' }));
+      expect(applyReused.status).toBe(422);
+      expect(applyReused.body.error.code).toBe('idempotency_key_reused');
+      const twice = await call('post', APPLY, { id: refreshedId }, (r) => r.set(admin));
+      expect(twice.status).toBe(409);
+      expect(twice.body.error).toMatchObject({ code: 'evaluation_already_applied', details: { creditLineId: lineId, appliedAt: applied.body.data.creditLine.updatedAt } });
+      expect((await call('get', EVALUATION, { id: refreshedId }, (r) => r.set(client))).body.data).toEqual(applied.body.data.evaluation);
+      // The cache keeps serving the applied evaluation; a forced refresh gives one that can be applied.
+      expect((await call('post', EVALUATE, {}, (r) => r.set(client).send({ walletAddress: wallet }))).body.data).toMatchObject({ id: refreshedId, cached: true });
+
+      // --- an expired evaluation, and a wallet without a line --------------------------------------------------------------
+      const staleWallet = Keypair.random().publicKey();
+      const now = Date.now();
+      const stale = await t.container.store.repos.riskEvaluations.insert({
+        id: randomUUID(),
+        walletAddress: staleWallet,
+        provider: 'static',
+        modelVersion: 'static',
+        score: 70,
+        band: 'B',
+        decision: 'approve',
+        creditLimit: 50_000_000_000n,
+        interestRateBps: 1200,
+        signals: [],
+        inputs: { staticScore: 70 },
+        evaluatedAt: new Date(now - 25 * 3_600_000),
+        expiresAt: new Date(now - 3_600_000),
+        application: null,
+      });
+      const expired = await call('post', APPLY, { id: stale.id }, (r) => r.set(admin));
+      expect(expired.status).toBe(409);
+      expect(expired.body.error).toMatchObject({ code: 'evaluation_expired', details: { expiredAt: stale.expiresAt.toISOString() } });
+      const rescored = await call('post', EVALUATE, {}, (r) => r.set(client).send({ walletAddress: staleWallet }));
+      expect(rescored.status).toBe(201);
+      expect(rescored.body.data.id).not.toBe(stale.id);
+      const noLine = await call('post', APPLY, { id: rescored.body.data.id }, (r) => r.set(admin));
+      expect(noLine.status).toBe(409);
+      expect(noLine.body.error.code).toBe('no_open_line');
+
+      // --- a retry while the first apply with its key is running ------------------------------------------------------------
+      const again = await call('post', EVALUATE, {}, (r) => r.set(admin).send({ walletAddress: wallet, forceRefresh: true }));
+      expect(again.status).toBe(201);
+      const service = t.container.services.creditLines;
+      const apply = service.applyEvaluation.bind(service);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let entered!: () => void;
+      const started = new Promise<void>((resolve) => (entered = resolve));
+      vi.spyOn(service, 'applyEvaluation').mockImplementationOnce(async (...args) => {
+        entered();
+        await gate;
+        return apply(...args);
+      });
+      const slow = call('post', APPLY, { id: again.body.data.id }, (r) => r.set(admin).set('idempotency-key', `apply-${again.body.data.id}`));
+      await started;
+      const inFlight = await call('post', APPLY, { id: again.body.data.id }, (r) => r.set(admin).set('idempotency-key', `apply-${again.body.data.id}`));
+      expect(inFlight.status).toBe(409);
+      expect(inFlight.body.error.code).toBe('idempotency_request_in_flight');
+      release();
+      const sameTerms = await slow;
+      expect(sameTerms.status).toBe(200);
+      expect(sameTerms.body.data.creditLine).toMatchObject({ creditLimit: '5000.0000000', interestRateBps: 1200 });
+
+      // --- the audit log and the events subscribers received ------------------------------------------------------------------
+      const audit = await call('get', AUDIT, {}, (r) => r.set(admin).query({ targetType: 'credit_line', targetId: lineId }));
+      expect(audit.body.data.items.map((e: { action: string }) => e.action)).toEqual(['risk.evaluation.apply', 'risk.evaluation.apply']);
+
+      while ((await webhooks.fanOut()) > 0);
+      while ((await webhooks.dispatch('spec-worker')) > 0);
+      for (const received of receiver.received) expectMatchesWebhook(received.body.type.startsWith('risk.') ? 'riskEvent' : 'creditLineEvent', received);
+      const about = (type: string, id: string) => receiver.received.filter((w) => w.body.type === type && JSON.stringify(w.body.data).includes(id)).map((w) => w.body.data);
+      // (A retried delivery may arrive late, so nothing here depends on the order of arrival.)
+      const evaluated = about('risk.evaluated', wallet);
+      expect(evaluated.map((data) => data.evaluationId).sort()).toEqual([first.body.data.id, refreshedId, again.body.data.id].sort());
+      expect(evaluated).toContainEqual({
+        evaluationId: first.body.data.id,
+        walletAddress: wallet,
+        provider: 'static',
+        modelVersion: 'static',
+        score: 70,
+        band: 'B',
+        decision: 'approve',
+        creditLimit: '5000.0000000',
+        interestRateBps: 1200,
+      });
+      expect(about('credit_line.created', lineId)).toEqual([expect.objectContaining({ creditLine: opened.body.data, evaluationId: refreshedId })]);
+      const updates = about('credit_line.updated', lineId);
+      expect(updates).toHaveLength(2);
+      expect(updates).toContainEqual(
+        expect.objectContaining({ previous: { creditLimit: '1000.0000000', interestRateBps: 1200 }, evaluationId: refreshedId, targetInterestRateBps: 1200, rateConstraint: 'none' }),
+      );
+      expect(updates).toContainEqual(
+        expect.objectContaining({ previous: { creditLimit: '5000.0000000', interestRateBps: 1200 }, evaluationId: again.body.data.id, rateConstraint: 'none' }),
+      );
+      // Only the apply that moved the limit announces it.
+      expect(about('risk.limit_changed', lineId)).toEqual([
+        { creditLine: applied.body.data.creditLine, evaluationId: refreshedId, score: 70, previousCreditLimit: '1000.0000000' },
+      ]);
+      expect((await call('delete', WEBHOOK, { id: endpoint.body.data.id }, (r) => r.set(admin))).status).toBe(200);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('answers 502 and 504 when the external risk provider fails or stalls, declines, and moves rates under the guard', async () => {
+    const scoring = await startScoringService();
+    const external = await createTestApp(kind, {
+      WALLET_AUTH: 'required',
+      RISK_PROVIDER: 'external',
+      RISK_PROVIDER_URL: scoring.url,
+      RISK_PROVIDER_TIMEOUT_MS: '250',
+      // Below band A's 20,000: the offered limit is clamped to the product cap.
+      CREDIT_LIMIT_MAX: '10000',
+    });
+    try {
+      const { call } = apiFor(external.app, api.seen);
+      const evaluate = (walletAddress: string, build: (req: Test) => Test = (r) => r.set(client)) => call('post', EVALUATE, {}, (r) => build(r).send({ walletAddress }));
+
+      // --- the provider fails: 502, nothing stored, the Idempotency-Key released ------------------------------------
+      const flaky = Keypair.random().publicKey();
+      scoring.answer(flaky, { status: 500, body: { error: 'boom' } });
+      const failed = await evaluate(flaky, (r) => r.set(client).set('idempotency-key', `flaky-${flaky}`));
+      expect(failed.status).toBe(502);
+      expect(failed.body.error).toMatchObject({ code: 'risk_provider_error', details: { providerStatus: 500 } });
+      scoring.answer(flaky, { body: { score: 70 } });
+      const recovered = await evaluate(flaky, (r) => r.set(client).set('idempotency-key', `flaky-${flaky}`));
+      expect(recovered.status).toBe(201);
+      expect(recovered.body.data).toMatchObject({ provider: 'external', modelVersion: 'external', score: 70, signals: [], inputs: { external: { score: 70, modelVersion: null } } });
+      const garbled = Keypair.random().publicKey();
+      scoring.answer(garbled, { raw: 'this is not JSON' });
+      expect((await evaluate(garbled)).body.error).toMatchObject({ code: 'risk_provider_invalid_response', details: null });
+      scoring.answer(garbled, { body: { score: 101 } });
+      const outOfRange = await evaluate(garbled);
+      expect(outOfRange.status).toBe(502);
+      expect(outOfRange.body.error).toMatchObject({ code: 'risk_provider_invalid_response', details: [expect.objectContaining({ field: 'score' })] });
+      scoring.answer(garbled, 'hang up');
+      expect((await evaluate(garbled)).body.error.code).toBe('risk_provider_unreachable');
+      const broken = Keypair.random().publicKey();
+      scoring.answer(broken, { status: 503 });
+      const notOpened = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: broken }));
+      expect(notOpened.status).toBe(502);
+      expect(notOpened.body.error.code).toBe('risk_provider_error');
+
+      // --- the provider stalls: 504; a retry meanwhile is 409 in flight ----------------------------------------------
+      const stalled = Keypair.random().publicKey();
+      scoring.answer(stalled, 'stall');
+      const arrived = scoring.arrival(stalled);
+      const slow = evaluate(stalled, (r) => r.set(client).set('idempotency-key', `stalled-${stalled}`));
+      await arrived;
+      const inFlight = await evaluate(stalled, (r) => r.set(client).set('idempotency-key', `stalled-${stalled}`));
+      expect(inFlight.status).toBe(409);
+      expect(inFlight.body.error.code).toBe('idempotency_request_in_flight');
+      const timedOut = await slow;
+      expect(timedOut.status).toBe(504);
+      expect(timedOut.body.error).toMatchObject({ code: 'risk_provider_timeout', details: null });
+      const openTimedOut = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: stalled }));
+      expect(openTimedOut.status).toBe(504);
+      expect(openTimedOut.body.error.code).toBe('risk_provider_timeout');
+      expect((await call('get', RISK_HISTORY, { walletAddress: stalled }, (r) => r.set(client))).body.data).toEqual({ items: [], nextCursor: null });
+
+      // --- a declining score: no line, and nothing to apply -------------------------------------------------------------
+      const declinedWallet = Keypair.random().publicKey();
+      scoring.answer(declinedWallet, {
+        body: { score: 20, modelVersion: 'acme-2', factors: [{ name: 'missedPayments', value: 3, points: -30, description: 'Three missed payments elsewhere' }] },
+      });
+      const declined = await evaluate(declinedWallet);
+      expect(declined.status).toBe(201);
+      expect(declined.body.data).toMatchObject({
+        provider: 'external',
+        modelVersion: 'acme-2',
+        score: 20,
+        contractRiskScore: 80,
+        band: 'E',
+        decision: 'decline',
+        creditLimit: '0.0000000',
+        interestRateBps: 0,
+        signals: [{ name: 'missedPayments', kind: 'penalty', value: 3, transform: 'provided by the external provider', normalised: 0, weight: 0, points: -30, why: 'Three missed payments elsewhere' }],
+        inputs: { external: { score: 20, modelVersion: 'acme-2' } },
+      });
+      const declinedApply = await call('post', APPLY, { id: declined.body.data.id }, (r) => r.set(admin));
+      expect(declinedApply.status).toBe(422);
+      expect(declinedApply.body.error).toMatchObject({ code: 'evaluation_declined', details: { score: 20 } });
+      const declinedOpen = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: declinedWallet }));
+      expect(declinedOpen.status).toBe(422);
+      expect(declinedOpen.body.error).toMatchObject({ code: 'credit_declined', details: { evaluationId: declined.body.data.id, score: 20 } });
+
+      // --- a top score: band A's limit, clamped to the product cap ---------------------------------------------------------
+      const strong = Keypair.random().publicKey();
+      scoring.answer(strong, { body: { score: 85, factors: [{ name: 'income', value: 0.9, points: 50 }] } });
+      const topOffer = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: strong }));
+      expect(topOffer.status).toBe(201);
+      expect(topOffer.body.data).toMatchObject({ creditLimit: '10000.0000000', interestRateBps: 800, riskScore: 15 });
+      expect((await evaluate(strong)).body.data).toMatchObject({ cached: true, band: 'A', creditLimit: '10000.0000000', signals: [expect.objectContaining({ kind: 'positive', points: 50 })] });
+
+      // --- a lower score applied to a drawn line: restricted, and the rate moves one step, then waits ------------------------
+      const riskyKeys = Keypair.random();
+      const risky = riskyKeys.publicKey();
+      const manual = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: risky, creditLimit: '1000', interestRateBps: 1200 }));
+      expect(manual.status).toBe(201);
+      expect(manual.body.data).toMatchObject({ riskScore: null, rateUpdatedAt: null });
+      const { headers: asRisky } = await signIn(call, riskyKeys);
+      expect((await call('post', DRAW, { id: manual.body.data.id }, (r) => r.set(asRisky).send({ amount: '500' }))).status).toBe(200);
+      scoring.answer(risky, { body: { score: 40 } });
+      const lower = await evaluate(risky, (r) => r.set(asRisky));
+      expect(lower.body.data).toMatchObject({ band: 'D', creditLimit: '300.0000000', interestRateBps: 2600, contractRiskScore: 60 });
+      const stepped = await call('post', APPLY, { id: lower.body.data.id }, (r) => r.set(admin));
+      expect(stepped.status).toBe(200);
+      expect(stepped.body.data.creditLine).toMatchObject({
+        creditLimit: '300.0000000',
+        interestRateBps: 1700,
+        riskScore: 60,
+        status: 'restricted',
+        availableCredit: '0.0000000',
+        rateUpdatedAt: stepped.body.data.creditLine.updatedAt,
+      });
+      expect(stepped.body.data.evaluation.application).toMatchObject({ creditLimit: '300.0000000', interestRateBps: 1700, rateConstraint: 'max_step' });
+      expect((await call('post', DRAW, { id: manual.body.data.id }, (r) => r.set(asRisky).send({ amount: '1' }))).body.error.code).toBe('invalid_status');
+      const next = await call('post', EVALUATE, {}, (r) => r.set(asRisky).send({ walletAddress: risky, forceRefresh: true }));
+      expect(next.status).toBe(201);
+      const held = await call('post', APPLY, { id: next.body.data.id }, (r) => r.set(admin));
+      expect(held.status).toBe(200);
+      expect(held.body.data.creditLine).toMatchObject({ creditLimit: '300.0000000', interestRateBps: 1700, rateUpdatedAt: stepped.body.data.creditLine.rateUpdatedAt });
+      expect(held.body.data.evaluation.application).toMatchObject({ interestRateBps: 1700, rateConstraint: 'min_interval' });
+    } finally {
+      await external.close();
+      await scoring.close();
+    }
+  });
+
+  it('explains a signals-model score from Horizon activity, and answers 502 and 504 when Horizon fails', async () => {
+    const now = new Date('2026-06-01T00:00:00Z');
+    const unix = (ms: number) => Math.floor(ms / 1000);
+    const day = 86_400_000;
+    const devnet = await startDevnet({ startTime: unix(now.getTime()) });
+    const signalsApp = await createTestApp(
+      kind,
+      { RISK_PROVIDER: 'signals', HORIZON_URL: devnet.horizonUrl, HORIZON_TIMEOUT_MS: '300', RISK_SIGNAL_CACHE_SECONDS: '0' },
+      { clock: () => now },
+    );
+    try {
+      const { call } = apiFor(signalsApp.app, api.seen);
+      // A year-old account with steady income from several payers, one large payment out, and one failed transaction.
+      const wallet = Keypair.random().publicKey();
+      devnet.seedHorizon.account({ id: wallet, createdAt: unix(now.getTime() - 400 * day), balances: [{ asset: 'native', amount: '2500' }] });
+      const payers = Array.from({ length: 6 }, () => Keypair.random().publicKey());
+      for (let back = 85; back >= 5; back -= 10) {
+        devnet.seedHorizon.payment({ from: payers[back % payers.length]!, to: wallet, amount: '400', createdAt: unix(now.getTime() - back * day) });
+      }
+      devnet.seedHorizon.payment({ from: wallet, to: payers[0]!, amount: '2000', createdAt: unix(now.getTime() - 3 * day) });
+      devnet.seedHorizon.payment({ from: wallet, to: payers[1]!, amount: '99999', successful: false, createdAt: unix(now.getTime() - 2 * day) });
+
+      const scored = await call('post', EVALUATE, {}, (r) => r.set(client).send({ walletAddress: wallet }));
+      expect(scored.status).toBe(201);
+      const evaluation = scored.body.data as {
+        provider: string;
+        modelVersion: string;
+        score: number;
+        contractRiskScore: number;
+        signals: Array<{ name: string; kind: string; value: number | null; normalised: number; weight: number; points: number }>;
+        inputs: { chain: Record<string, unknown>; creditHistory: Record<string, unknown> };
+      };
+      expect(evaluation).toMatchObject({ provider: 'signals', modelVersion: 'signals-v1', contractRiskScore: 100 - evaluation.score });
+      expect(evaluation.signals).toHaveLength(18);
+      const positive = evaluation.signals.filter((s) => s.kind === 'positive');
+      expect(positive.reduce((sum, s) => sum + s.weight, 0)).toBe(100);
+      // The score is the signals' points, rounded and clamped.
+      const total = evaluation.signals.reduce((sum, s) => sum + s.points, 0);
+      expect(Math.abs(evaluation.score - Math.min(100, Math.max(0, total)))).toBeLessThanOrEqual(1);
+      expect(evaluation.signals.find((s) => s.name === 'accountAgeDays')).toMatchObject({ kind: 'positive', value: 400 });
+      expect(evaluation.signals.find((s) => s.name === 'failedTxRatio90d')!.points).toBeLessThan(0);
+      expect(evaluation.signals.find((s) => s.name === 'utilization')).toMatchObject({ kind: 'penalty', value: null, points: 0 });
+      expect(evaluation.inputs.chain).toMatchObject({ exists: true, windowComplete: true, balance: '2500.0000000', payments90d: 10 });
+      expect(evaluation.inputs.creditHistory).toMatchObject({ repayments: 0, utilizationBps: null });
+
+      // Horizon too slow, then failing: no score is made up, nothing is stored.
+      const unlucky = Keypair.random().publicKey();
+      devnet.faults.set({ scope: 'horizon', timeoutMs: 2_000 });
+      const slow = await call('post', EVALUATE, {}, (r) => r.set(client).send({ walletAddress: unlucky }));
+      expect(slow.status).toBe(504);
+      expect(slow.body.error).toMatchObject({ code: 'risk_signals_timeout', details: null });
+      devnet.faults.set({ timeoutMs: 0, force5xx: true });
+      const down = await call('post', EVALUATE, {}, (r) => r.set(client).send({ walletAddress: unlucky }));
+      expect(down.status).toBe(502);
+      expect(down.body.error.code).toBe('risk_signals_unavailable');
+      devnet.faults.set({ force5xx: false });
+      expect((await call('get', RISK_HISTORY, { walletAddress: unlucky }, (r) => r.set(client))).body.data.items).toEqual([]);
+    } finally {
+      devnet.faults.set({ scope: 'all', timeoutMs: 0, force5xx: false });
+      await signalsApp.close();
+      await devnet.stop();
+    }
+  });
+
   it('answers 503 chain_not_configured on the indexer and reconciliation routes when the contract is not followed', async () => {
     const { call } = api;
     expect(t.container.services.indexer).toBeUndefined();
@@ -1149,6 +1651,12 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
         expect(refused.status, `${method} ${route}`).toBe(409);
         expect(refused.body.error, `${method} ${route}`).toMatchObject({ code: 'chain_bound', details: { contractId: devnet.contractId } });
       }
+      // An evaluation of the borrower cannot be applied either: the contract sets a bound line's terms.
+      const boundEvaluation = await call('post', EVALUATE, {}, (r) => r.set(admin).send({ walletAddress: borrower }));
+      expect(boundEvaluation.status).toBe(201);
+      const boundApply = await call('post', APPLY, { id: boundEvaluation.body.data.id }, (r) => r.set(admin));
+      expect(boundApply.status).toBe(409);
+      expect(boundApply.body.error).toMatchObject({ code: 'chain_bound', details: { contractId: devnet.contractId } });
       const draw = await call('post', DRAW, { id }, (r) => r.set(client).send({ amount: '1' }));
       expect(draw.status).toBe(401);
       expect(draw.body.error.code).toBe('wallet_auth_required');
@@ -1367,11 +1875,13 @@ describe('rate limits as documented', () => {
     ['get', CHALLENGE, client],
     ['get', WEBHOOKS, admin],
     ['get', JOBS, admin],
+    ['post', EVALUATE, client],
   ] as const)('%s %s answers 429 with Retry-After once the bucket is empty', async (method, path, headers) => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
       let req = request(t.app)[method](path).set(headers);
-      if (method === 'post') req = req.send({ walletAddress: Keypair.random().publicKey(), creditLimit: '1', interestRateBps: 1 });
+      const walletAddress = Keypair.random().publicKey();
+      if (method === 'post') req = req.send(path === EVALUATE ? { walletAddress } : { walletAddress, creditLimit: '1', interestRateBps: 1 });
       if (path === CHALLENGE) req = req.query({ account: Keypair.random().publicKey() });
       const res = await req;
       expectMatchesSpec(method, path, res);
