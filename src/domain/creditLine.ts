@@ -30,6 +30,9 @@ export interface CreditLine {
   updatedAt: Date;
 }
 
+export const duplicateOpenLine = () =>
+  new ConflictError('duplicate_open_line', 'This wallet already has an open credit line; close it before opening another');
+
 export const availableCredit = (line: Pick<CreditLine, 'creditLimit' | 'utilized'>): bigint =>
   maxBigint(line.creditLimit - line.utilized, 0n);
 

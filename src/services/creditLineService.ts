@@ -4,6 +4,7 @@ import {
   allocateRepayment,
   applyDraw,
   assertCanUpdate,
+  duplicateOpenLine,
   MAX_INTEREST_RATE_BPS,
   nextStatus,
   statusAfterLimitChange,
@@ -128,6 +129,10 @@ export class CreditLineService {
   async open(input: OpenCreditLineInput, meta: RequestMeta, alsoWithin?: InTransaction<CreditLine>): Promise<CreditLine> {
     const isAdmin = meta.actor.kind === 'admin';
     if (!isAdmin) await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, input.walletAddress);
+    // Answered before any evaluation: a wallet with a line learns that, not a provider outage. The unique index
+    // still decides a race.
+    const existing = await this.store.repos.creditLines.list({ walletAddress: input.walletAddress }, { limit: 20 });
+    if (existing.some((l) => l.status !== 'closed')) throw duplicateOpenLine();
     const terms = await this.openingTerms(input, isAdmin);
     this.assertTerms(terms.creditLimit, terms.interestRateBps);
     const now = this.clock();
@@ -341,7 +346,9 @@ export class CreditLineService {
 
   private async transition(id: string, action: CreditLineAction, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>): Promise<CreditLine> {
     const { line } = await this.change(id, meta, 'admin', alsoWithin && ((repos, result) => alsoWithin(repos, result.line)), (line, now) => {
-      const status: CreditLineStatus = nextStatus(line.status, action);
+      // A reinstated line whose limit no longer covers its balance comes back restricted, as the contract allows.
+      const allowed: CreditLineStatus = nextStatus(line.status, action);
+      const status = action === 'reinstate' ? statusAfterLimitChange(allowed, line.utilized, line.creditLimit) : allowed;
       let updated: CreditLine = { ...line, status };
       let entry: Omit<LedgerEntry, 'seq'> | undefined;
       if (action === 'close' && line.utilized > 0n) {

@@ -54,7 +54,10 @@ export class RiskService implements CreditOffers {
   }
 
   async evaluate(walletAddress: string, forceRefresh: boolean, meta: RequestMeta, alsoWithin?: InTransaction<EvaluationResult>): Promise<EvaluationResult> {
-    await this.ownership.assertCanRead(this.store.repos.walletAuth, meta.wallet, walletAddress);
+    // A forced refresh writes a new evaluation that supersedes the one an admin may be about to apply: only the
+    // wallet itself (or an admin) may force one. Anyone with a client key gets the cached answer.
+    if (forceRefresh && meta.actor.kind !== 'admin') await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, walletAddress);
+    else await this.ownership.assertCanRead(this.store.repos.walletAuth, meta.wallet, walletAddress);
     const reusable = forceRefresh ? null : await this.reusable(walletAddress);
     if (reusable) {
       const result = { evaluation: reusable, cached: true };

@@ -1,4 +1,4 @@
-import { Horizon, NotFoundError } from '@stellar/stellar-sdk';
+import { Horizon, NotFoundError, StrKey } from '@stellar/stellar-sdk';
 import { BadGatewayError, GatewayTimeoutError } from '../domain/errors.js';
 import { summariseActivity, type HorizonOperationLine, type VolumeAsset } from '../domain/risk/activity.js';
 import { EMPTY_ACTIVITY, type ChainActivity } from '../domain/risk/signals.js';
@@ -37,6 +37,9 @@ export class HorizonActivitySource implements ChainActivitySource {
   }
 
   async load(walletAddress: string): Promise<ChainActivity> {
+    // A contract (C...) wallet has no classic account and no operations of its own on Horizon: it is scored on its
+    // history with us alone.
+    if (StrKey.isValidContract(walletAddress)) return { ...EMPTY_ACTIVITY, exists: true };
     let requests = 0;
     const call = async <T>(request: () => Promise<T>): Promise<T> => {
       requests++;

@@ -173,6 +173,8 @@ describe.each(STORAGE_KINDS)('credit lines over HTTP on %s', (kind) => {
     expect(updated.body.data).toMatchObject({ creditLimit: '200.0000000', interestRateBps: 1100, availableCredit: '0.0000000', status: 'restricted' });
     expect(updated.body.data.rateUpdatedAt).toBe(now.toISOString());
     expect((await post(`/api/credit/lines/${line.id}/draw`, { amount: '1' })).body.error).toMatchObject({ code: 'invalid_status' });
+    expect((await post(`/api/credit/lines/${line.id}/suspend`, undefined, admin)).body.data.status).toBe('suspended');
+    expect((await post(`/api/credit/lines/${line.id}/reinstate`, undefined, admin)).body.data.status).toBe('restricted');
     const cured = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({ creditLimit: '400' });
     expect(cured.body.data).toMatchObject({ status: 'active', availableCredit: '100.0000000' });
     const empty = await request(t.app).patch(`/api/credit/lines/${line.id}`).set(admin).send({});

@@ -1,7 +1,6 @@
-import type { CreditLine } from '../../domain/creditLine.js';
+import { duplicateOpenLine, type CreditLine } from '../../domain/creditLine.js';
 import type { RiskEvaluation } from '../../domain/risk/evaluation.js';
 import { inProcessExclusive } from '../../lib/inProcessExclusive.js';
-import { duplicateOpenLine } from '../postgres/creditLineRepository.js';
 import {
   CHAIN_EVENT_STATUSES,
   type ChainCursor,

@@ -1,5 +1,4 @@
-import type { CreditLine, CreditLineStatus } from '../../domain/creditLine.js';
-import { ConflictError } from '../../domain/errors.js';
+import { duplicateOpenLine, type CreditLine, type CreditLineStatus } from '../../domain/creditLine.js';
 import { constraintName, pgErrorCode, PgErrorCode, type Queryable } from '../../db/db.js';
 import type { CreditLineCursor, CreditLineFilter, CreditLineRepository, Page } from '../repositories.js';
 
@@ -43,8 +42,6 @@ const toLine = (row: CreditLineRow): CreditLine => ({
 /** Either index means the wallet already has a line: open anywhere, or bound to this contract. */
 const DUPLICATE_LINE_CONSTRAINTS = new Set(['credit_lines_one_open_per_wallet', 'credit_lines_chain_identity']);
 
-export const duplicateOpenLine = () =>
-  new ConflictError('duplicate_open_line', 'This wallet already has an open credit line; close it before opening another');
 
 export class PostgresCreditLineRepository implements CreditLineRepository {
   constructor(private readonly db: Queryable) {}

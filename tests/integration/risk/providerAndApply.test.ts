@@ -5,6 +5,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, client, createTestApp, type TestApp } from '../../support/app.js';
 import { SQL_STORAGE_KINDS, STORAGE_KINDS } from '../../support/databases.js';
+import { signIn } from '../../support/wallets.js';
 
 /**
  * A scoring service over HTTP whose answers the test sets per wallet: the external provider's contract (bearer
@@ -182,5 +183,26 @@ describe.each(SQL_STORAGE_KINDS)('applying one evaluation concurrently on %s', (
     expect(line).toMatchObject({ creditLimit: '5000.0000000', interestRateBps: 1200 });
     const events = await t.container.store.repos.events.listByAggregate('credit_line', line.id);
     expect(events.filter((e) => e.type === 'credit_line.updated')).toHaveLength(1);
+  });
+});
+
+describe('forcing a refresh needs the wallet (or an admin)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('memory');
+  });
+  afterAll(() => t.close());
+
+  it('answers 401 to a client key alone, and scores anew for the wallet\'s own token or an admin key', async () => {
+    const owner = await signIn(t.app);
+    const evaluate = (headers: Record<string, string>, forceRefresh?: boolean) =>
+      request(t.app).post('/api/risk/evaluate').set(headers).send({ walletAddress: owner.wallet, ...(forceRefresh && { forceRefresh }) });
+    expect((await evaluate(client)).status).toBe(201);
+    expect((await evaluate(client)).status).toBe(200); // anyone with a key reads the cached one
+    const stranger = await evaluate(client, true);
+    expect(stranger.status).toBe(401);
+    expect(stranger.body.error.code).toBe('wallet_auth_required');
+    expect((await evaluate(owner.headers, true)).status).toBe(201);
+    expect((await evaluate(admin, true)).status).toBe(201);
   });
 });
