@@ -9,6 +9,7 @@ import { startDevnet } from './index.js';
  *   DEVNET_RETENTION      ledgers of RPC history (default 17280)
  *   DEVNET_CONTRACT_ID    C… id for the Credit contract (default: random)
  *   DEVNET_ADMIN_SECRET   S… secret of the contract admin (default: random)
+ *   DEVNET_ORACLE_ID      C… id for the price oracle (default: random)
  *   DEVNET_START_TIME     pin the clock at this unix time (default: wall clock)
  */
 
@@ -30,6 +31,7 @@ const devnet = await startDevnet({
   retentionLedgers: process.env.DEVNET_RETENTION ? intFromEnv('DEVNET_RETENTION', 17_280) : undefined,
   contractId: process.env.DEVNET_CONTRACT_ID || undefined,
   adminSecret: process.env.DEVNET_ADMIN_SECRET || undefined,
+  oracleId: process.env.DEVNET_ORACLE_ID || undefined,
   startTime: process.env.DEVNET_START_TIME ? intFromEnv('DEVNET_START_TIME', 0) : undefined,
 });
 
@@ -41,6 +43,7 @@ console.log(
     `  Control API:  ${devnet.controlUrl}`,
     `  Passphrase:   ${devnet.networkPassphrase}`,
     `  Contract id:  ${devnet.contractId}`,
+    `  Oracle id:    ${devnet.oracleId}`,
     `  Admin:        ${devnet.adminKeypair.publicKey()}`,
     `  Admin secret: ${devnet.adminKeypair.secret()}  (throwaway devnet key)`,
   ].join('\n'),

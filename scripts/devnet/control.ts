@@ -5,7 +5,8 @@ import { ContractError, HostError, type CallResult, type ContractState, type Cre
 import type { EmittedEvent, EventName } from './events.js';
 import type { FaultSettings } from './faults.js';
 import type { PaymentOp, PaymentSeed, Trade, TradeSeed } from './horizonData.js';
-import { toJsonSafe, ValueTypeError } from './scval.js';
+import { toOracleAsset, type OracleAsset, type OraclePrice, type OracleSettings } from './oracleContract.js';
+import { toBigInt, toJsonSafe, ValueTypeError } from './scval.js';
 
 /**
  * The test-facing control surface: the same operations programmatically (`devnet.contract`,
@@ -76,6 +77,38 @@ export class ContractControl {
   }
 }
 
+/** Drives the Reflector-style price oracle. */
+export class OracleControl {
+  constructor(private readonly core: DevnetCore) {}
+
+  get contractId(): string {
+    return this.core.oracle.contractId;
+  }
+
+  /**
+   * Records a price (raw integer at the oracle's decimals, e.g. 0.12 USD = 12_000_000_000_000n at 14) for
+   * `{stellar: 'C…'}` or `{other: 'XLM'}`. `timestamp` (unix seconds, default the ledger time, never in the
+   * future) is floored to the resolution. Like any contract write, RPC sees it after the next closeLedger().
+   */
+  setPrice(asset: OracleAsset, price: bigint, timestamp?: number): OraclePrice {
+    return this.core.oracle.setPrice(asset, price, this.core.contractNow(), timestamp);
+  }
+
+  /** Changes decimals, resolution, base or the staleness rule, visible at once (deploy-time settings). */
+  configure(patch: Partial<OracleSettings>): OracleSettings {
+    return this.core.oracle.configure(patch);
+  }
+
+  get settings(): Readonly<OracleSettings> {
+    return this.core.oracle.settings;
+  }
+
+  /** What `lastprice` answers now (`committed`), or including updates not yet sealed (`working`). */
+  lastPrice(asset: OracleAsset, which: 'working' | 'committed' = 'committed'): OraclePrice | undefined {
+    return this.core.oracle.lastPrice(asset, this.core.contractNow(), which);
+  }
+}
+
 export interface HorizonSeedBatch {
   accounts?: AccountSeed[];
   payments?: PaymentSeed[];
@@ -130,6 +163,7 @@ export class HorizonSeeder {
 export interface ControlTarget {
   core: DevnetCore;
   contract: ContractControl;
+  oracle: OracleControl;
   seedHorizon: HorizonSeeder;
   info(): Record<string, unknown>;
   closeLedger(): number;
@@ -163,10 +197,11 @@ function lineJson(line: CreditLine | undefined): unknown {
  * info, close {count?}, invoke {fn, args}, emit {name, payload, contractId?},
  * emit-raw {topics: (symbol | {xdr})[], value: base64 ScVal, contractId?}, time {set?|advance?|wallClock?},
  * faults {…settings}, faults/clear, faults/reset (node reset), tamper {borrower, patch|null},
- * seed {accounts?, payments?, trades?}, credit-line {borrower, which?}.
+ * seed {accounts?, payments?, trades?}, credit-line {borrower, which?},
+ * oracle/price {asset, price, timestamp?}, oracle/config {decimals?, resolution?, base?, maxAgeResolutions?}.
  */
 export function handleControl(target: ControlTarget, route: string, body: Record<string, unknown>): ControlResponse {
-  const { core, contract, seedHorizon } = target;
+  const { core, contract, oracle, seedHorizon } = target;
   try {
     switch (route) {
       case 'info':
@@ -226,6 +261,20 @@ export function handleControl(target: ControlTarget, route: string, body: Record
         if (typeof body.borrower !== 'string') throw new RangeError('borrower is required');
         const which = body.which === 'committed' ? 'committed' : 'working';
         return { status: 200, body: { line: lineJson(contract.creditLine(body.borrower, which)) } };
+      }
+      case 'oracle/price': {
+        const timestamp = body.timestamp === undefined ? undefined : Number(body.timestamp);
+        const data = oracle.setPrice(toOracleAsset(body.asset), toBigInt(body.price, 'price'), timestamp);
+        return { status: 200, body: { oracleId: oracle.contractId, price: data.price.toString(), timestamp: data.timestamp } };
+      }
+      case 'oracle/config': {
+        // Only the known settings; `maxAgeResolutions: null` switches the staleness rule off.
+        const patch: Partial<OracleSettings> = {};
+        for (const key of ['decimals', 'resolution', 'maxAgeResolutions'] as const) {
+          if (key in body) patch[key] = body[key] === null ? undefined : Number(body[key]);
+        }
+        if (body.base !== undefined) patch.base = toOracleAsset(body.base);
+        return { status: 200, body: { oracleId: oracle.contractId, settings: oracle.configure(patch) } };
       }
       default:
         return { status: 404, body: { error: { type: 'not_found', message: `unknown control route ${route}` } } };

@@ -6,12 +6,13 @@ import { encodeEvent, isEventName, type EmittedEvent } from './events.js';
 import { Faults } from './faults.js';
 import { HorizonStore } from './horizonData.js';
 import { Chain, Clock, type ClosedLedger, type OpenTx } from './ledger.js';
+import { OracleContract, type OracleSettings } from './oracleContract.js';
 import { codeKey, instanceKey, metaV4, successResult, TxPool } from './transactions.js';
 
 /**
- * The simulated network without its HTTP faces: clock, ledger chain, the Credit contract, classic accounts,
- * Horizon history, the transaction pool and the fault switches. The RPC, Horizon and control handlers all
- * read and drive this one object.
+ * The simulated network without its HTTP faces: clock, ledger chain, the Credit contract, the price oracle,
+ * classic accounts, Horizon history, the transaction pool and the fault switches. The RPC, Horizon and control
+ * handlers all read and drive this one object.
  */
 export interface CoreOptions {
   networkPassphrase: string;
@@ -19,6 +20,9 @@ export interface CoreOptions {
   protocolVersion: number;
   contractId: string;
   admin: Keypair;
+  /** C… id of the Reflector-style price oracle. */
+  oracleId: string;
+  oracle?: Partial<OracleSettings>;
   /** Pins the clock (unix seconds) from genesis on, for deterministic timestamps; wall clock if omitted. */
   startTime?: number;
 }
@@ -37,6 +41,7 @@ export class DevnetCore {
   readonly clock = new Clock();
   readonly chain: Chain;
   readonly contract: CreditContract;
+  readonly oracle: OracleContract;
   readonly accounts = new Accounts();
   readonly horizon: HorizonStore;
   readonly pool: TxPool;
@@ -52,6 +57,7 @@ export class DevnetCore {
     if (options.startTime !== undefined) this.clock.set(options.startTime);
     const genesis = this.chain.genesis(this.clock.now());
     this.contract = new CreditContract(options.contractId, options.admin.publicKey());
+    this.oracle = new OracleContract(options.oracleId, options.oracle);
     this.horizon = new HorizonStore(options.networkPassphrase, this.accounts);
     this.pool = new TxPool({ networkPassphrase: options.networkPassphrase, accounts: this.accounts, contract: this.contract });
     this.faults = new Faults(() => this.nodeReset());
@@ -116,6 +122,7 @@ export class DevnetCore {
     for (const tx of this.pool.drain({ now: closeTime, ledger: sequence })) this.chain.addTx(tx);
     this.chain.close(closeTime);
     this.contract.commit();
+    this.oracle.commit();
     return sequence;
   }
 

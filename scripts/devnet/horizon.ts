@@ -291,8 +291,13 @@ function tradeAggregations(base: string, trades: Trade[], query: URLSearchParams
   if (!Number.isInteger(offset) || offset < 0 || offset % 3_600_000 !== 0 || offset >= Math.min(resolution, 86_400_000) || (offset > 0 && resolution <= 3_600_000)) {
     throw new BadParam('offset', 'offset must be whole hours, below the resolution and below 24 hours, and only for resolutions above one hour');
   }
-  const start = Number(query.get('start_time') ?? 0);
-  const end = Number(query.get('end_time') ?? Number.MAX_SAFE_INTEGER);
+  // Like Horizon, the window is cut to whole buckets: start rounded up, end rounded down, so the bucket
+  // still in progress at end_time is never delivered half-filled.
+  const align = (ms: number, up: boolean) => (up ? Math.ceil : Math.floor)((ms - offset) / resolution) * resolution + offset;
+  const start = align(Math.max(offset, Number(query.get('start_time') ?? 0)), true);
+  const end = query.get('end_time') === null ? Number.MAX_SAFE_INTEGER : align(Number(query.get('end_time')), false);
+  if (!Number.isFinite(start) || !Number.isFinite(end)) throw new BadParam('start_time', 'start_time and end_time must be ms since the epoch');
+  if (end < start) throw new BadParam('end_time', 'end time is not allowed');
   const limit = Number(query.get('limit') ?? 200);
   if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new BadParam('limit', 'The limit must be between 1 and 200');
   const order = query.get('order') ?? 'asc';

@@ -2,17 +2,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Keypair, Networks, StrKey } from '@stellar/stellar-sdk';
-import { ContractControl, handleControl, HorizonSeeder } from './control.js';
+import { ContractControl, handleControl, HorizonSeeder, OracleControl } from './control.js';
 import { DevnetCore } from './core.js';
 import type { Faults } from './faults.js';
 import { handleHorizon, notFound, serviceUnavailable } from './horizon.js';
 import { BodyTooLarge, readBody, sendJson, sleep } from './http.js';
 import { createRpcDispatcher } from './jsonRpc.js';
+import type { OracleSettings } from './oracleContract.js';
 
 /**
  * A loopback devnet: one HTTP server on 127.0.0.1 that speaks Soroban RPC (JSON-RPC 2.0 at `/rpc`),
- * Horizon (HAL JSON under `/horizon`) and a control API (`/_devnet/*`), backed by a simulated ledger and a
- * model of the Creditra Credit contract. The real `rpc.Server` and `Horizon.Server` clients work against it.
+ * Horizon (HAL JSON under `/horizon`) and a control API (`/_devnet/*`), backed by a simulated ledger, a
+ * model of the Creditra Credit contract and a Reflector-style price oracle. The real `rpc.Server` and
+ * `Horizon.Server` clients work against it.
  */
 
 export interface DevnetOptions {
@@ -28,6 +30,10 @@ export interface DevnetOptions {
   contractId?: string;
   /** The contract admin's S… secret; random if omitted. */
   adminSecret?: string;
+  /** A C… id for the price oracle; random if omitted. */
+  oracleId?: string;
+  /** Oracle settings: decimals (14), resolution in seconds (300), base ({other: 'USD'}), maxAgeResolutions (off). */
+  oracle?: Partial<OracleSettings>;
   /** Reported protocol version (getNetwork, getLatestLedger, ledger headers). Default 23. */
   protocolVersion?: number;
   /**
@@ -48,12 +54,16 @@ export interface Devnet {
   networkPassphrase: string;
   contractId: string;
   adminKeypair: Keypair;
+  /** The C… id of the Reflector-style price oracle. */
+  oracleId: string;
   /** Seals the open ledger (transactions and events since the last close) and returns its sequence. */
   closeLedger(): number;
   /** The real latest closed ledger (the lag fault only changes what clients are told). */
   readonly latestLedger: number;
   readonly oldestLedger: number;
   contract: ContractControl;
+  /** Sets the oracle's prices and settings (`setPrice`, `configure`, `lastPrice`). */
+  oracle: OracleControl;
   faults: Faults;
   seedHorizon: HorizonSeeder;
   /** The simulated network itself, for anything the control surfaces do not cover. */
@@ -67,6 +77,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   const networkPassphrase = options.networkPassphrase ?? Networks.STANDALONE;
   const contractId = options.contractId ?? StrKey.encodeContract(randomBytes(32));
   if (!StrKey.isValidContract(contractId)) throw new RangeError(`contractId is not a valid C… strkey: ${contractId}`);
+  const oracleId = options.oracleId ?? StrKey.encodeContract(randomBytes(32));
+  if (!StrKey.isValidContract(oracleId) || oracleId === contractId) throw new RangeError('oracleId must be a C… strkey other than contractId');
   const adminKeypair = options.adminSecret ? Keypair.fromSecret(options.adminSecret) : Keypair.random();
   const retentionLedgers = options.retentionLedgers ?? DEFAULT_RETENTION_LEDGERS;
   if (!Number.isInteger(retentionLedgers) || retentionLedgers < 1) throw new RangeError('retentionLedgers must be >= 1');
@@ -77,9 +89,12 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     protocolVersion: options.protocolVersion ?? 23,
     contractId,
     admin: adminKeypair,
+    oracleId,
+    oracle: options.oracle,
     startTime: options.startTime,
   });
   const contract = new ContractControl(core);
+  const oracle = new OracleControl(core);
   const seedHorizon = new HorizonSeeder(core);
   const dispatch = createRpcDispatcher(core);
   // Aborted on stop(), so requests held by the timeout fault do not keep the process alive.
@@ -92,6 +107,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     controlUrl: `${baseUrl}/_devnet`,
     networkPassphrase,
     contractId,
+    oracleId,
     adminPublicKey: adminKeypair.publicKey(),
     // A throwaway key of a local simulator, handed out so a backend in another process can sign admin calls.
     adminSecret: adminKeypair.secret(),
@@ -115,7 +131,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       } else if (req.method !== 'GET') {
         return sendJson(res, 405, { error: { type: 'method_not_allowed', message: 'use POST (or GET for reads)' } });
       }
-      const answer = handleControl({ core, contract, seedHorizon, info, closeLedger }, route, body ?? {});
+      const answer = handleControl({ core, contract, oracle, seedHorizon, info, closeLedger }, route, body ?? {});
       return sendJson(res, answer.status, answer.body);
     }
 
@@ -174,6 +190,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     networkPassphrase,
     contractId,
     adminKeypair,
+    oracleId,
     closeLedger,
     get latestLedger() {
       return core.chain.latest.sequence;
@@ -182,6 +199,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       return core.chain.oldest.sequence;
     },
     contract,
+    oracle,
     faults: core.faults,
     seedHorizon,
     core,
@@ -197,7 +215,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   };
 }
 
-export { ContractControl, HorizonSeeder } from './control.js';
+export { ContractControl, HorizonSeeder, OracleControl } from './control.js';
+export { DEFAULT_ORACLE_SETTINGS, type OracleAsset, type OraclePrice, type OracleSettings } from './oracleContract.js';
 export { ContractError, HostError, CONTRACT_ERRORS, type CreditLine, type CreditLinePatch } from './creditContract.js';
 export { EVENT_CATALOG, EVENT_NAMES, type EventName } from './events.js';
 export { CREDIT_STATUS } from './scval.js';

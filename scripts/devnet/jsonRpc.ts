@@ -12,6 +12,7 @@ import {
 } from './events.js';
 import { contractEventXdr, type RawEvent } from './ledger.js';
 import { resolveLedgerEntry } from './ledgerEntries.js';
+import { simulateOracle } from './oracleContract.js';
 import { MalformedTransaction, parseInvocation, simulate } from './transactions.js';
 
 /**
@@ -203,6 +204,8 @@ function simulateTransaction(core: DevnetCore, params: Params) {
   const latestLedger = core.view().latest.sequence;
   try {
     const inv = parseInvocation(transactionParam(params), core.networkPassphrase);
+    // Two contracts live on the devnet: the oracle is read-only, everything else goes to the Credit model.
+    if (inv.contractId === core.oracle.contractId) return simulateOracle(inv, core.oracle, core.contractNow(), latestLedger);
     return simulate(inv, { contract: core.contract, context: core.openContext(), latestLedger });
   } catch (error) {
     if (error instanceof MalformedTransaction) return { error: error.message, events: [], latestLedger };

@@ -126,6 +126,11 @@ describe('devnet Horizon', () => {
     });
     expect((h0 as unknown as { high_r: unknown }).high_r).toEqual({ N: 3, D: 20 }); // not in the SDK's type, but sent by Horizon
     expect(h1).toMatchObject({ timestamp: String(start + hour), trade_count: '1', close: '0.1300000' });
+    // like Horizon, the window is cut to whole buckets: the hour in progress at end_time is left out
+    const cut = await horizon.tradeAggregation(Asset.native(), usdc, start - 30 * 60_000, start + 90 * 60_000, hour, 0).call();
+    expect(cut.records.map((r) => r.timestamp)).toEqual([String(start)]);
+    const empty = await fetch(`${d.horizonUrl}/trade_aggregations?base_asset_type=native&counter_asset_type=native&resolution=${hour}&start_time=${start + 1}&end_time=${start + 2}`);
+    expect(empty.status).toBe(400); // start rounds up past the end, which rounds down
     const bad = await fetch(`${d.horizonUrl}/trade_aggregations?base_asset_type=native&counter_asset_type=native&resolution=12345`);
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toMatch(/problem\+json/);
