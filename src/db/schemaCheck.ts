@@ -7,7 +7,7 @@ import type { Queryable } from './db.js';
 export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: string[] }> = {
   schema_migrations: { columns: ['name', 'checksum', 'applied_at'] },
   credit_lines: {
-    columns: ['id', 'wallet_address', 'currency', 'credit_limit', 'interest_rate_bps', 'utilized', 'accrued_interest', 'status', 'last_accrual_at', 'created_at', 'updated_at', 'contract_id', 'risk_score', 'rate_updated_at'],
+    columns: ['id', 'wallet_address', 'currency', 'credit_limit', 'interest_rate_bps', 'utilized', 'accrued_interest', 'status', 'last_accrual_at', 'created_at', 'updated_at', 'contract_id', 'risk_score', 'rate_updated_at', 'collateral_backed'],
     indexes: ['credit_lines_one_open_per_wallet', 'credit_lines_created_idx', 'credit_lines_wallet_created_idx', 'credit_lines_status_created_idx', 'credit_lines_chain_identity'],
   },
   credit_transactions: {
@@ -66,6 +66,26 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
   risk_evaluations: {
     columns: ['id', 'seq', 'wallet_address', 'provider', 'model_version', 'score', 'band', 'decision', 'credit_limit', 'interest_rate_bps', 'signals', 'inputs', 'evaluated_at', 'expires_at', 'applied_at', 'applied_by', 'applied_to_line_id', 'applied_terms'],
     indexes: ['risk_evaluations_wallet_seq_idx'],
+  },
+  collateral_assets: { columns: ['code', 'decimals', 'price_source', 'created_at'] },
+  collateral_asset_params: {
+    columns: ['asset_code', 'version', 'base_ltv_bps', 'liquidation_threshold_bps', 'liquidation_bonus_bps', 'k_bps', 'horizon_days', 'min_ltv_bps', 'close_factor_bps', 'stop_loss_trigger_hf_bps', 'target_hf_bps', 'max_slippage_bps', 'max_price_age_seconds', 'yield_apr_bps', 'protocol_fee_share_bps', 'fallback_volatility_bps', 'created_by', 'effective_from'],
+  },
+  price_observations: { columns: ['id', 'asset_code', 'price', 'source', 'observed_at', 'recorded_at'], indexes: ['price_observations_latest_idx'] },
+  volatility_observations: { columns: ['asset_code', 'window_days', 'sigma_bps', 'returns', 'computed_at'] },
+  collateral_positions: {
+    columns: ['id', 'wallet_address', 'asset_code', 'quantity', 'yield_earned', 'yield_checkpoint_at', 'created_at', 'updated_at'],
+    indexes: ['collateral_positions_asset_idx'],
+  },
+  collateral_movements: {
+    columns: ['id', 'seq', 'position_id', 'type', 'quantity', 'quantity_after', 'execution_id', 'created_at'],
+    indexes: ['collateral_movements_position_idx'],
+  },
+  stop_loss_settings: { columns: ['wallet_address', 'enabled', 'asset_priority', 'max_slippage_bps', 'updated_at'] },
+  account_risk_states: { columns: ['wallet_address', 'band', 'health_factor_bps', 'updated_at'] },
+  risk_executions: {
+    columns: ['id', 'wallet_address', 'credit_line_id', 'kind', 'trigger', 'status', 'plan', 'fill', 'params_versions', 'created_by', 'created_at', 'settled_at', 'cancel_reason'],
+    indexes: ['risk_executions_one_pending_idx', 'risk_executions_wallet_idx'],
   },
   webhook_attempts: {
     columns: ['id', 'job_id', 'endpoint_id', 'status_code', 'error', 'latency_ms', 'created_at'],

@@ -26,6 +26,8 @@ export interface CreditLine {
   riskScore: number | null;
   /** When the rate last changed (null: never since opening); the rate-change guard's minimum interval counts from it. */
   rateUpdatedAt: Date | null;
+  /** The limit is also capped by the wallet's collateral (a "Buy & Keep" card line), at current prices. */
+  collateralBacked: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -127,13 +129,15 @@ export function accrue(line: CreditLine, now: Date): { line: CreditLine; interes
 // ---------------------------------------------------------------------------------------------
 // Draw and repayment
 
-export function applyDraw(line: CreditLine, amount: bigint): CreditLine {
+/** `effectiveLimit`: a card line's limit at current prices (its own limit capped by its collateral's). */
+export function applyDraw(line: CreditLine, amount: bigint, effectiveLimit: bigint = line.creditLimit): CreditLine {
   assertCanDraw(line);
-  const available = availableCredit(line);
+  const available = availableCredit({ creditLimit: minBigint(line.creditLimit, effectiveLimit), utilized: line.utilized });
   if (amount > available) {
     throw new UnprocessableError('insufficient_credit', `Draw of ${formatAmount(amount)} exceeds the available credit ${formatAmount(available)}`, {
       requested: formatAmount(amount),
       available: formatAmount(available),
+      ...(effectiveLimit < line.creditLimit && { collateralLimited: true }),
     });
   }
   return { ...line, utilized: line.utilized + amount };

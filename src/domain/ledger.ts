@@ -1,5 +1,6 @@
 /** One row of a credit line's ledger: every change of the balance leaves one. */
-export const LEDGER_ENTRY_TYPES = ['draw', 'repay', 'interest', 'write_off'] as const;
+/** `collateral_repay`: debt repaid from the borrower's collateral (a stop-loss sale or a liquidation). */
+export const LEDGER_ENTRY_TYPES = ['draw', 'repay', 'interest', 'write_off', 'collateral_repay'] as const;
 export type LedgerEntryType = (typeof LEDGER_ENTRY_TYPES)[number];
 
 export interface LedgerEntry {

@@ -20,6 +20,7 @@ export function creditLineToJson(line: CreditLine) {
     contractId: line.contractId,
     riskScore: line.riskScore,
     rateUpdatedAt: line.rateUpdatedAt?.toISOString() ?? null,
+    collateralBacked: line.collateralBacked,
     lastAccrualAt: line.lastAccrualAt.toISOString(),
     createdAt: line.createdAt.toISOString(),
     updatedAt: line.updatedAt.toISOString(),

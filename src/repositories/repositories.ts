@@ -2,6 +2,19 @@ import type { CreditLine, CreditLineStatus } from '../domain/creditLine.js';
 import type { LedgerEntry } from '../domain/ledger.js';
 import type { LineHistory } from '../domain/risk/creditHistory.js';
 import type { EvaluationApplication, RiskEvaluation } from '../domain/risk/evaluation.js';
+import type {
+  AccountRiskState,
+  AssetParamsVersion,
+  CollateralAsset,
+  CollateralMovement,
+  CollateralPosition,
+  ExecutionFill,
+  ExecutionStatus,
+  PriceObservation,
+  RiskExecution,
+  StopLossSettings,
+  VolatilityObservation,
+} from '../domain/collateral/records.js';
 
 export type { LedgerEntry };
 
@@ -356,6 +369,60 @@ export interface CreditHistoryRepository {
   forWallet(walletAddress: string): Promise<{ lines: LineHistory[]; defaults: number; liquidations: number }>;
 }
 
+export interface CollateralAssetRepository {
+  /** Throws ConflictError `asset_exists` when the code is taken. */
+  insertAsset(asset: CollateralAsset): Promise<void>;
+  findAsset(code: string): Promise<CollateralAsset | null>;
+  listAssets(): Promise<CollateralAsset[]>;
+  /** Throws ConflictError `params_version_conflict` when that version exists (a concurrent change won). */
+  insertParams(version: AssetParamsVersion): Promise<void>;
+  /** The latest version of each asset's parameters. */
+  currentParams(codes: string[]): Promise<Map<string, AssetParamsVersion>>;
+  /** Newest version first. */
+  paramsHistory(code: string): Promise<AssetParamsVersion[]>;
+  recordPrice(observation: Omit<PriceObservation, 'id'>): Promise<PriceObservation>;
+  /** The most recent observation of each asset (by observedAt). */
+  latestPrices(codes: string[]): Promise<Map<string, PriceObservation>>;
+  /** The last observation of each UTC day since `since`, oldest first. */
+  dailyCloses(code: string, since: Date): Promise<Array<{ day: string; price1e14: bigint }>>;
+  recordVolatility(observations: VolatilityObservation[]): Promise<void>;
+  /** The most recent figure per asset and window. */
+  latestVolatility(codes: string[]): Promise<Map<string, Partial<Record<7 | 30, VolatilityObservation>>>>;
+}
+
+export interface CollateralPositionRepository {
+  /** The wallet's positions, locked until the transaction ends: a withdrawal and a draw cannot both spend the same collateral. */
+  listByWalletForUpdate(walletAddress: string): Promise<CollateralPosition[]>;
+  listByWallet(walletAddress: string): Promise<CollateralPosition[]>;
+  findById(id: string): Promise<CollateralPosition | null>;
+  insert(position: CollateralPosition): Promise<void>;
+  update(position: CollateralPosition): Promise<void>;
+  appendMovement(movement: Omit<CollateralMovement, 'seq'>): Promise<CollateralMovement>;
+  /** Newest first. */
+  movements(positionId: string, page: Page<bigint>): Promise<CollateralMovement[]>;
+  /** Wallets with a non-zero position in the asset, in address order after `afterWallet`. */
+  holdersOf(assetCode: string, page: { limit: number; afterWallet?: string }): Promise<string[]>;
+  /** Every position of these wallets, and the debt of their open collateral-backed lines: one round trip for a batch. */
+  accounts(walletAddresses: string[]): Promise<Map<string, { positions: CollateralPosition[]; debt: bigint; lineId: string | null; interestRateBps: number | null }>>;
+}
+
+export interface RiskExecutionRepository {
+  /** Throws ConflictError `execution_pending` when the account already has a pending order. */
+  insert(execution: RiskExecution): Promise<void>;
+  findById(id: string): Promise<RiskExecution | null>;
+  findByIdForUpdate(id: string): Promise<RiskExecution | null>;
+  findPending(walletAddress: string): Promise<RiskExecution | null>;
+  /** Newest first, keyset on (createdAt, id). */
+  list(filter: { walletAddress?: string; status?: ExecutionStatus }, page: Page<{ createdAt: Date; id: string }>): Promise<RiskExecution[]>;
+  /** Settles a pending order (filled or cancelled); false when it was no longer pending. */
+  settle(id: string, outcome: { status: 'filled' | 'cancelled'; fill: ExecutionFill | null; cancelReason: string | null; at: Date }): Promise<boolean>;
+  getStopLoss(walletAddress: string): Promise<StopLossSettings | null>;
+  putStopLoss(settings: StopLossSettings): Promise<void>;
+  stopLossFor(walletAddresses: string[]): Promise<Map<string, StopLossSettings>>;
+  riskStates(walletAddresses: string[]): Promise<Map<string, AccountRiskState>>;
+  putRiskStates(states: AccountRiskState[]): Promise<void>;
+}
+
 export interface Repositories {
   creditLines: CreditLineRepository;
   ledger: LedgerRepository;
@@ -370,6 +437,9 @@ export interface Repositories {
   incomingPayments: IncomingPaymentRepository;
   riskEvaluations: RiskEvaluationRepository;
   creditHistory: CreditHistoryRepository;
+  collateralAssets: CollateralAssetRepository;
+  collateralPositions: CollateralPositionRepository;
+  riskExecutions: RiskExecutionRepository;
 }
 
 /** A step a caller asks a service to run as the last write of the service's own transaction. */

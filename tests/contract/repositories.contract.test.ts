@@ -1,6 +1,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Keypair, StrKey } from '@stellar/stellar-sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ASSET_PARAMS, type AssetRiskParams } from '../../src/domain/collateral/params.js';
+import type { BadDebtPlan, ExecutionPlan, LiquidationPlan, StopLossPlan } from '../../src/domain/collateral/plans.js';
+import type {
+  AccountRiskState,
+  AssetParamsVersion,
+  CollateralAsset,
+  CollateralMovement,
+  CollateralPosition,
+  ExecutionFill,
+  PriceObservation,
+  PriceSource,
+  RiskExecution,
+  StopLossSettings,
+  VolatilityObservation,
+} from '../../src/domain/collateral/records.js';
 import type { CreditLine, CreditLineStatus } from '../../src/domain/creditLine.js';
 import { ConflictError } from '../../src/domain/errors.js';
 import type { LedgerEntry } from '../../src/domain/ledger.js';
@@ -34,6 +49,7 @@ function makeLine(overrides: Partial<CreditLine> = {}): CreditLine {
     contractId: null,
     riskScore: null,
     rateUpdatedAt: null,
+    collateralBacked: false,
     createdAt,
     updatedAt: createdAt,
     ...overrides,
@@ -134,6 +150,149 @@ function makeApplication(creditLineId: string, overrides: Partial<EvaluationAppl
   };
 }
 
+// Collateral. Quantities and prices beyond 2^64 catch any narrowing to a 64-bit integer or a float on the way.
+const BEYOND_U64 = 2n ** 64n + 12_345n;
+
+function makeAsset(overrides: Partial<CollateralAsset> = {}): CollateralAsset {
+  return { code: 'XLM', decimals: 7, priceSource: { kind: 'manual' }, createdAt: T0, ...overrides };
+}
+
+/** Every field distinct from the defaults and from each other, so a swapped column shows. */
+const DISTINCT_PARAMS: AssetRiskParams = {
+  baseLtvBps: 6_501,
+  liquidationThresholdBps: 8_002,
+  liquidationBonusBps: 703,
+  kBps: 16_504,
+  horizonDays: 14,
+  minLtvBps: 2_505,
+  closeFactorBps: 4_006,
+  stopLossTriggerHfBps: 10_307,
+  targetHfBps: 10_808,
+  maxSlippageBps: 159,
+  maxPriceAgeSeconds: 120,
+  yieldAprBps: 450,
+  protocolFeeShareBps: 2_511,
+  fallbackVolatilityBps: 9_012,
+};
+
+function makeParams(assetCode: string, version: number, overrides: Partial<Omit<AssetParamsVersion, 'assetCode' | 'version'>> = {}): AssetParamsVersion {
+  return { assetCode, version, params: { ...DISTINCT_PARAMS }, createdBy: 'admin:abc123', effectiveFrom: minutes(version), ...overrides };
+}
+
+function makePrice(assetCode: string, observedAt: Date, price1e14: bigint, overrides: Partial<Omit<PriceObservation, 'id'>> = {}): Omit<PriceObservation, 'id'> {
+  return { assetCode, price1e14, source: 'manual:admin', observedAt, recordedAt: new Date(observedAt.getTime() + 1_000), ...overrides };
+}
+
+function makeVolatility(assetCode: string, windowDays: 7 | 30, computedAt: Date, sigmaBps: number): VolatilityObservation {
+  return { assetCode, windowDays, sigmaBps, returns: windowDays, computedAt };
+}
+
+function makePosition(overrides: Partial<CollateralPosition> = {}): CollateralPosition {
+  return {
+    id: randomUUID(),
+    walletAddress: wallet(),
+    assetCode: 'XLM',
+    quantity: 1_000_0000000n,
+    yieldEarned: 0n,
+    yieldCheckpointAt: T0,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+function makeMovement(positionId: string, overrides: Partial<Omit<CollateralMovement, 'seq'>> = {}): Omit<CollateralMovement, 'seq'> {
+  return { id: randomUUID(), positionId, type: 'deposit', quantity: 100n, quantityAfter: 100n, executionId: null, createdAt: T0, ...overrides };
+}
+
+function stopLossPlan(overrides: Partial<StopLossPlan> = {}): StopLossPlan {
+  return {
+    kind: 'stop_loss',
+    assetCode: 'XLM',
+    decimals: 7,
+    price1e14: 12_345_678_901_234n,
+    sellValue: BEYOND_U64,
+    sellQuantity: BEYOND_U64 * 3n,
+    minProceeds: BEYOND_U64 - 1n,
+    debtBefore: I128_MAX,
+    healthFactorBefore: 10_150,
+    healthFactorAfter: 10_500,
+    targetHfBps: 10_500,
+    slippageBps: 100,
+    ...overrides,
+  };
+}
+
+function liquidationPlan(overrides: Partial<LiquidationPlan> = {}): LiquidationPlan {
+  return {
+    kind: 'liquidation',
+    assetCode: 'BTC',
+    decimals: 8,
+    price1e14: BEYOND_U64 * 1_000n,
+    repay: BEYOND_U64 + 1n,
+    seizeValue: BEYOND_U64 + 2n,
+    seizeQuantity: 3n,
+    bonus: 4n,
+    protocolFee: 0n,
+    liquidatorBonus: 4n,
+    debtBefore: BEYOND_U64 + 5n,
+    healthFactorBefore: 9_412,
+    healthFactorAfter: null,
+    targetHfBps: 10_500,
+    capped: true,
+    ...overrides,
+  };
+}
+
+function badDebtPlan(): BadDebtPlan {
+  return {
+    kind: 'bad_debt',
+    seizures: [
+      { assetCode: 'BTC', decimals: 8, price1e14: BEYOND_U64 * 7n, quantity: 1n, value: BEYOND_U64 },
+      { assetCode: 'XLM', decimals: 0, price1e14: 9_000_000_000_000n, quantity: I128_MAX, value: 0n },
+    ],
+    repay: BEYOND_U64,
+    writeOff: I128_MAX - BEYOND_U64,
+    debtBefore: I128_MAX,
+    healthFactorBefore: 0,
+  };
+}
+
+function makeFill(overrides: Partial<ExecutionFill> = {}): ExecutionFill {
+  return {
+    collateralQuantity: BEYOND_U64 * 2n,
+    usdcAmount: BEYOND_U64 + 99n,
+    repaid: BEYOND_U64,
+    writtenOff: 0n,
+    surplus: 99n,
+    filledBy: 'keeper:k1',
+    reference: 'tx-abc',
+    ...overrides,
+  };
+}
+
+function makeExecution(line: CreditLine, overrides: Partial<RiskExecution> = {}): RiskExecution {
+  const plan: ExecutionPlan = overrides.plan ?? stopLossPlan();
+  return {
+    id: randomUUID(),
+    walletAddress: line.walletAddress,
+    creditLineId: line.id,
+    kind: plan.kind,
+    trigger: 'monitor',
+    status: 'pending',
+    plan,
+    fill: null,
+    paramsVersions: { XLM: 3, BTC: 1 },
+    createdBy: 'system:risk-monitor',
+    createdAt: T0,
+    settledAt: null,
+    cancelReason: null,
+    ...overrides,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Resolves when `work` throws the expected ConflictError code; fails with a readable message otherwise. */
 async function expectConflict(work: Promise<unknown>, code: string): Promise<void> {
   const error = await work.then(
@@ -171,9 +330,23 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
   // -------------------------------------------------------------------------------------------
   describe('credit lines', () => {
     it('a line that was inserted is found by id with every field intact', async () => {
-      const line = makeLine({ currency: 'EURC', interestRateBps: 750, utilized: 5n, accruedInterest: 2n, lastAccrualAt: minutes(1), updatedAt: minutes(2) });
+      const line = makeLine({ currency: 'EURC', interestRateBps: 750, utilized: 5n, accruedInterest: 2n, lastAccrualAt: minutes(1), updatedAt: minutes(2), collateralBacked: true });
       await store.repos.creditLines.insert(line);
       expect(await store.repos.creditLines.findById(line.id)).toEqual(line);
+      const plain = makeLine();
+      await store.repos.creditLines.insert(plain);
+      expect((await store.repos.creditLines.findById(plain.id))?.collateralBacked).toBe(false);
+    });
+
+    it('collateral backing is fixed when the line opens: update leaves it as it was', async () => {
+      const backed = makeLine({ collateralBacked: true });
+      const plain = makeLine();
+      await store.repos.creditLines.insert(backed);
+      await store.repos.creditLines.insert(plain);
+      await store.repos.creditLines.update({ ...backed, collateralBacked: false, utilized: 3n, updatedAt: minutes(1) });
+      await store.repos.creditLines.update({ ...plain, collateralBacked: true, updatedAt: minutes(1) });
+      expect(await store.repos.creditLines.findById(backed.id)).toEqual({ ...backed, utilized: 3n, updatedAt: minutes(1) });
+      expect(await store.repos.creditLines.findById(plain.id)).toEqual({ ...plain, updatedAt: minutes(1) });
     });
 
     it('an unknown id is not found, with or without a lock', async () => {
@@ -794,6 +967,596 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       expect(history.lines.map((l) => l.line.createdAt)).toEqual([minutes(1), minutes(100)]);
       expect(await historyOf(neighbour.walletAddress)).toMatchObject({ defaults: 1, liquidations: 1 });
       expect(await historyOf(wallet())).toEqual({ lines: [], defaults: 0, liquidations: 0 });
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('collateral assets', () => {
+    const assets = () => store.repos.collateralAssets;
+
+    it('an asset of each price-source kind round-trips; listAssets is in code order; an unknown code is not found', async () => {
+      const sources: PriceSource[] = [
+        { kind: 'reflector', contractId: StrKey.encodeContract(randomBytes(32)), asset: { stellar: StrKey.encodeContract(randomBytes(32)) } },
+        { kind: 'reflector', contractId: StrKey.encodeContract(randomBytes(32)), asset: { other: 'BTC' } },
+        { kind: 'horizon', base: 'native', counter: { code: 'USDC', issuer: wallet() } },
+        { kind: 'horizon', base: { code: 'AQUA', issuer: wallet() }, counter: { code: 'USDC', issuer: wallet() } },
+        { kind: 'manual' },
+      ];
+      const inserted = [
+        makeAsset({ code: 'XLM', priceSource: sources[2]!, decimals: 7 }),
+        makeAsset({ code: 'BTC', priceSource: sources[1]!, decimals: 8, createdAt: minutes(1) }),
+        makeAsset({ code: 'SOLVBTC1', priceSource: sources[0]!, decimals: 18, createdAt: minutes(2) }),
+        makeAsset({ code: 'AQUA', priceSource: sources[3]!, decimals: 0, createdAt: minutes(3) }),
+        makeAsset({ code: 'EURC', priceSource: sources[4]!, decimals: 6, createdAt: minutes(4) }),
+      ];
+      for (const asset of inserted) await assets().insertAsset(asset);
+      for (const asset of inserted) expect(await assets().findAsset(asset.code)).toEqual(asset);
+      expect(await assets().listAssets()).toEqual([...inserted].sort((a, b) => (a.code < b.code ? -1 : 1)));
+      expect(await assets().findAsset('NOPE')).toBeNull();
+    });
+
+    it('a second asset with the same code is refused with asset_exists and the first is kept', async () => {
+      const asset = makeAsset();
+      await assets().insertAsset(asset);
+      await expectConflict(assets().insertAsset(makeAsset({ decimals: 2, priceSource: { kind: 'horizon', base: 'native', counter: { code: 'USDC', issuer: wallet() } } })), 'asset_exists');
+      expect(await assets().listAssets()).toEqual([asset]);
+    });
+
+    it('parameter versions round-trip every field; paramsHistory is newest first; currentParams picks the highest version', async () => {
+      await assets().insertAsset(makeAsset({ code: 'XLM' }));
+      await assets().insertAsset(makeAsset({ code: 'BTC' }));
+      await assets().insertAsset(makeAsset({ code: 'EURC' }));
+      const v1 = makeParams('XLM', 1, { params: { ...DEFAULT_ASSET_PARAMS } });
+      const v2 = makeParams('XLM', 2, { createdBy: 'admin:other', effectiveFrom: minutes(90) });
+      const v3 = makeParams('XLM', 3, { params: { ...DISTINCT_PARAMS, baseLtvBps: 5_000, yieldAprBps: 100_000 } });
+      const btc = makeParams('BTC', 7);
+      // Out of order: the highest version wins, not the last inserted.
+      for (const v of [v2, v3, btc, v1]) await assets().insertParams(v);
+
+      expect(await assets().paramsHistory('XLM')).toEqual([v3, v2, v1]);
+      expect(await assets().paramsHistory('BTC')).toEqual([btc]);
+      expect(await assets().paramsHistory('EURC')).toEqual([]);
+      const current = await assets().currentParams(['XLM', 'BTC', 'EURC', 'NOPE']);
+      expect([...current.keys()].sort()).toEqual(['BTC', 'XLM']);
+      expect(current.get('XLM')).toEqual(v3);
+      expect(current.get('BTC')).toEqual(btc);
+      expect(await assets().currentParams([])).toEqual(new Map());
+      expect(await assets().currentParams(['BTC'])).toEqual(new Map([['BTC', btc]]));
+      // Every field, by name: the distinct values catch a swapped column.
+      const [stored] = await assets().paramsHistory('BTC');
+      expect(stored!.params).toEqual(DISTINCT_PARAMS);
+      expect(Object.keys(stored!.params).sort()).toEqual(Object.keys(DEFAULT_ASSET_PARAMS).sort());
+      expect(stored!.effectiveFrom).toBeInstanceOf(Date);
+    });
+
+    it('a version that exists is refused with params_version_conflict; other assets number their versions independently', async () => {
+      await assets().insertAsset(makeAsset({ code: 'XLM' }));
+      await assets().insertAsset(makeAsset({ code: 'BTC' }));
+      const first = makeParams('XLM', 1);
+      await assets().insertParams(first);
+      await expectConflict(assets().insertParams(makeParams('XLM', 1, { createdBy: 'admin:late', params: { ...DEFAULT_ASSET_PARAMS } })), 'params_version_conflict');
+      await assets().insertParams(makeParams('BTC', 1));
+      expect(await assets().paramsHistory('XLM')).toEqual([first]);
+    });
+
+    it('concurrent changes writing the same next version: exactly one wins', async () => {
+      await assets().insertAsset(makeAsset({ code: 'XLM' }));
+      await assets().insertParams(makeParams('XLM', 1));
+      const attempts = Array.from({ length: 5 }, (_, i) => makeParams('XLM', 2, { createdBy: `admin:${i}` }));
+      const results = await Promise.allSettled(
+        attempts.map((v) =>
+          store.transaction(async (repos) => {
+            await repos.collateralAssets.insertParams(v);
+            await sleep(5);
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') await expectConflict(Promise.reject(r.reason), 'params_version_conflict');
+      const winner = attempts[results.findIndex((r) => r.status === 'fulfilled')]!;
+      expect((await assets().currentParams(['XLM'])).get('XLM')).toEqual(winner);
+    });
+
+    it('parameters, prices and volatility of an unknown asset are refused', async () => {
+      await expect(assets().insertParams(makeParams('NOPE', 1))).rejects.toThrow();
+      await expect(assets().recordPrice(makePrice('NOPE', T0, 1n))).rejects.toThrow();
+      await expect(assets().recordVolatility([makeVolatility('NOPE', 7, T0, 10)])).rejects.toThrow();
+      await assets().insertAsset(makeAsset({ code: 'XLM' }));
+      // One batch: the unknown asset fails all of it.
+      await expect(assets().recordVolatility([makeVolatility('XLM', 7, T0, 10), makeVolatility('NOPE', 7, T0, 10)])).rejects.toThrow();
+      expect(await assets().latestVolatility(['XLM'])).toEqual(new Map());
+    });
+
+    it('recordPrice assigns growing ids and returns the stored observation; prices beyond 2^64 round-trip', async () => {
+      await assets().insertAsset(makeAsset({ code: 'XLM' }));
+      await assets().insertAsset(makeAsset({ code: 'BTC' }));
+      const a = await assets().recordPrice(makePrice('XLM', T0, 12_345_678_901_234n, { source: `reflector:${StrKey.encodeContract(randomBytes(32))}` }));
+      const b = await assets().recordPrice(makePrice('BTC', minutes(1), BEYOND_U64 * 1_000_000n, { source: 'horizon' }));
+      const c = await assets().recordPrice(makePrice('XLM', minutes(2), 1n));
+      expect(typeof a.id).toBe('bigint');
+      expect(b.id).toBeGreaterThan(a.id);
+      expect(c.id).toBeGreaterThan(b.id);
+      expect(b).toEqual({ ...makePrice('BTC', minutes(1), BEYOND_U64 * 1_000_000n, { source: 'horizon' }), id: b.id });
+      const latest = await assets().latestPrices(['XLM', 'BTC']);
+      expect(latest.get('BTC')).toEqual(b);
+      expect(latest.get('BTC')!.price1e14).toBe(BEYOND_U64 * 1_000_000n);
+      expect(latest.get('XLM')).toEqual(c);
+    });
+
+    it('latestPrices takes the latest observedAt (not the latest recorded), ties broken by the later id', async () => {
+      await assets().insertAsset(makeAsset({ code: 'XLM' }));
+      await assets().insertAsset(makeAsset({ code: 'BTC' }));
+      await assets().insertAsset(makeAsset({ code: 'EURC' }));
+      await assets().recordPrice(makePrice('XLM', minutes(10), 100n));
+      const newestXlm = await assets().recordPrice(makePrice('XLM', minutes(20), 200n));
+      // Recorded later but observed earlier: not the latest.
+      await assets().recordPrice(makePrice('XLM', minutes(15), 150n, { recordedAt: minutes(60) }));
+      await assets().recordPrice(makePrice('BTC', minutes(30), 300n));
+      const tieWinner = await assets().recordPrice(makePrice('BTC', minutes(30), 301n, { source: 'second' }));
+      await assets().recordPrice(makePrice('BTC', minutes(29), 299n));
+
+      const latest = await assets().latestPrices(['XLM', 'BTC', 'EURC', 'NOPE']);
+      expect([...latest.keys()].sort()).toEqual(['BTC', 'XLM']);
+      expect(latest.get('XLM')).toEqual(newestXlm);
+      expect(latest.get('BTC')).toEqual(tieWinner);
+      expect(await assets().latestPrices([])).toEqual(new Map());
+    });
+
+    it('dailyCloses gives the last observation of each UTC day since `since`, oldest day first', async () => {
+      await assets().insertAsset(makeAsset({ code: 'XLM' }));
+      await assets().insertAsset(makeAsset({ code: 'BTC' }));
+      const observations: Array<[string, bigint]> = [
+        ['2024-12-30T12:00:00.000Z', 1n], // before `since`
+        ['2024-12-31T00:00:00.000Z', 2n], // exactly `since`: counted, the only one of its day
+        ['2025-01-01T23:59:59.999Z', 13n], // the close of Jan 1, a millisecond before midnight
+        ['2025-01-01T00:00:00.000Z', 11n],
+        ['2025-01-02T00:00:00.000Z', 21n], // just after midnight: Jan 2, not Jan 1
+        ['2025-01-01T12:00:00.000Z', 12n],
+        ['2025-01-03T18:00:00.000Z', 31n],
+        ['2025-01-03T18:00:00.000Z', 32n], // same instant, recorded later: the higher id closes the day
+        ['2025-01-02T06:30:00.000Z', 22n],
+        ['2025-01-03T09:00:00.000Z', 30n],
+      ];
+      for (const [iso, price] of observations) await assets().recordPrice(makePrice('XLM', at(iso), price));
+      await assets().recordPrice(makePrice('BTC', at('2025-01-04T12:00:00.000Z'), 999n));
+
+      expect(await assets().dailyCloses('XLM', at('2024-12-31T00:00:00.000Z'))).toEqual([
+        { day: '2024-12-31', price1e14: 2n },
+        { day: '2025-01-01', price1e14: 13n },
+        { day: '2025-01-02', price1e14: 22n },
+        { day: '2025-01-03', price1e14: 32n },
+      ]);
+      // `since` inside a day: that day closes on what is left of it.
+      expect(await assets().dailyCloses('XLM', at('2025-01-02T03:00:00.000Z'))).toEqual([
+        { day: '2025-01-02', price1e14: 22n },
+        { day: '2025-01-03', price1e14: 32n },
+      ]);
+      expect(await assets().dailyCloses('XLM', at('2025-01-05T00:00:00.000Z'))).toEqual([]);
+      expect(await assets().dailyCloses('EURC', T0)).toEqual([]);
+    });
+
+    it('latestVolatility gives the latest figure per asset and window; a repeat of (asset, window, computedAt) is ignored', async () => {
+      await assets().insertAsset(makeAsset({ code: 'XLM' }));
+      await assets().insertAsset(makeAsset({ code: 'BTC' }));
+      await assets().insertAsset(makeAsset({ code: 'EURC' }));
+      const latestXlm7 = makeVolatility('XLM', 7, minutes(20), 4_500);
+      const latestXlm30 = makeVolatility('XLM', 30, minutes(10), 6_100);
+      const onlyBtc30 = makeVolatility('BTC', 30, minutes(5), 3_000);
+      await assets().recordVolatility([makeVolatility('XLM', 7, minutes(10), 4_000), latestXlm30, onlyBtc30]);
+      // The batch repeats a key of its own and one already stored: both repeats are skipped.
+      await assets().recordVolatility([latestXlm7, { ...latestXlm7, sigmaBps: 1 }, { ...latestXlm30, sigmaBps: 2, returns: 3 }, makeVolatility('XLM', 30, minutes(5), 7_000)]);
+      await assets().recordVolatility([]);
+
+      const latest = await assets().latestVolatility(['XLM', 'BTC', 'EURC']);
+      expect([...latest.keys()].sort()).toEqual(['BTC', 'XLM']);
+      expect(latest.get('XLM')).toEqual({ 7: latestXlm7, 30: latestXlm30 });
+      expect(latest.get('BTC')).toEqual({ 30: onlyBtc30 });
+      expect(await assets().latestVolatility([])).toEqual(new Map());
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('collateral positions', () => {
+    const positions = () => store.repos.collateralPositions;
+    beforeEach(async () => {
+      for (const code of ['XLM', 'BTC', 'AQUA', 'USDC']) await store.repos.collateralAssets.insertAsset(makeAsset({ code }));
+    });
+
+    it('a position round-trips every field, quantities beyond 2^64 included; an unknown id is not found', async () => {
+      const position = makePosition({ quantity: I128_MAX, yieldEarned: BEYOND_U64, yieldCheckpointAt: minutes(3), createdAt: minutes(1), updatedAt: minutes(4) });
+      await positions().insert(position);
+      const found = await positions().findById(position.id);
+      expect(found).toEqual(position);
+      expect(typeof found!.quantity).toBe('bigint');
+      expect(await positions().findById(randomUUID())).toBeNull();
+      // What was handed back is a copy.
+      found!.quantity = 0n;
+      expect(await positions().findById(position.id)).toEqual(position);
+    });
+
+    it("listByWallet and listByWalletForUpdate return the wallet's positions in asset order", async () => {
+      const owner = wallet();
+      const mine = ['XLM', 'AQUA', 'BTC'].map((assetCode, i) => makePosition({ walletAddress: owner, assetCode, quantity: BigInt(i) }));
+      for (const p of mine) await positions().insert(p);
+      await positions().insert(makePosition({ assetCode: 'AQUA' }));
+      const ordered = [...mine].sort((a, b) => (a.assetCode < b.assetCode ? -1 : 1));
+      expect(await positions().listByWallet(owner)).toEqual(ordered);
+      expect(await store.transaction((repos) => repos.collateralPositions.listByWalletForUpdate(owner))).toEqual(ordered);
+      expect(await positions().listByWallet(wallet())).toEqual([]);
+    });
+
+    it('a second position of a wallet in the same asset is refused', async () => {
+      const position = makePosition();
+      await positions().insert(position);
+      await expect(positions().insert(makePosition({ walletAddress: position.walletAddress, quantity: 5n }))).rejects.toThrow();
+      await positions().insert(makePosition({ walletAddress: position.walletAddress, assetCode: 'BTC' }));
+      expect((await positions().listByWallet(position.walletAddress)).map((p) => [p.assetCode, p.quantity])).toEqual([
+        ['BTC', 1_000_0000000n],
+        ['XLM', position.quantity],
+      ]);
+    });
+
+    it('update changes the balances and their timestamps only, not the identity of the position', async () => {
+      const position = makePosition();
+      await positions().insert(position);
+      const updated = { ...position, quantity: BEYOND_U64, yieldEarned: 7n, yieldCheckpointAt: minutes(10), updatedAt: minutes(11) };
+      await positions().update({ ...updated, walletAddress: wallet(), assetCode: 'BTC', createdAt: minutes(99) });
+      expect(await positions().findById(position.id)).toEqual(updated);
+      // An update of a position that does not exist is a no-op.
+      await positions().update(makePosition());
+      expect(await positions().listByWallet(position.walletAddress)).toEqual([updated]);
+    });
+
+    it('appendMovement assigns growing seqs; movements are newest first, page with `after`, and never mix positions', async () => {
+      const position = makePosition();
+      const other = makePosition({ assetCode: 'BTC' });
+      await positions().insert(position);
+      await positions().insert(other);
+      const executionId = randomUUID();
+      const specs: Array<Partial<Omit<CollateralMovement, 'seq'>>> = [
+        { type: 'deposit', quantity: BEYOND_U64, quantityAfter: BEYOND_U64 },
+        { type: 'yield', quantity: 3n, quantityAfter: BEYOND_U64 + 3n, createdAt: minutes(1) },
+        { type: 'withdrawal', quantity: 1n, quantityAfter: BEYOND_U64 + 2n, createdAt: minutes(2) },
+        { type: 'stop_loss_sale', quantity: 2n, quantityAfter: BEYOND_U64, executionId, createdAt: minutes(3) },
+        { type: 'liquidation_seizure', quantity: BEYOND_U64, quantityAfter: 0n, executionId, createdAt: minutes(4) },
+      ];
+      const appended: CollateralMovement[] = [];
+      for (const spec of specs) {
+        const movement = makeMovement(position.id, spec);
+        const stored = await positions().appendMovement(movement);
+        expect(stored).toEqual({ ...movement, seq: stored.seq });
+        expect(typeof stored.seq).toBe('bigint');
+        if (appended.length > 0) expect(stored.seq).toBeGreaterThan(appended.at(-1)!.seq);
+        appended.push(stored);
+        await positions().appendMovement(makeMovement(other.id));
+      }
+      const newestFirst = [...appended].reverse();
+      expect(await positions().movements(position.id, { limit: 100 })).toEqual(newestFirst);
+
+      const pages: CollateralMovement[][] = [];
+      let after: bigint | undefined;
+      for (;;) {
+        const page = await positions().movements(position.id, { limit: 2, after });
+        if (page.length === 0) break;
+        pages.push(page);
+        after = page.at(-1)!.seq;
+        expect(pages.length, 'paging must terminate').toBeLessThanOrEqual(appended.length);
+      }
+      expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+      expect(pages.flat()).toEqual(newestFirst);
+      expect(await positions().movements(other.id, { limit: 100 })).toHaveLength(5);
+      expect(await positions().movements(randomUUID(), { limit: 10 })).toEqual([]);
+    });
+
+    it('a position in an unknown asset, and a movement of an unknown position, are refused', async () => {
+      await expect(positions().insert(makePosition({ assetCode: 'NOPE' }))).rejects.toThrow();
+      await expect(positions().appendMovement(makeMovement(randomUUID()))).rejects.toThrow();
+    });
+
+    it('holdersOf lists the wallets holding a non-zero quantity of the asset in address order, paging after a wallet', async () => {
+      const holders = Array.from({ length: 5 }, () => wallet());
+      for (const w of holders) await positions().insert(makePosition({ walletAddress: w, assetCode: 'XLM', quantity: 1n }));
+      // Emptied positions and other assets are no holders of XLM.
+      const emptied = makePosition({ assetCode: 'XLM', quantity: 5n });
+      await positions().insert(emptied);
+      await positions().update({ ...emptied, quantity: 0n });
+      await positions().insert(makePosition({ assetCode: 'XLM', quantity: 0n }));
+      await positions().insert(makePosition({ assetCode: 'BTC', quantity: 10n }));
+      await positions().insert(makePosition({ walletAddress: holders[0]!, assetCode: 'BTC', quantity: 0n }));
+      const sorted = [...holders].sort();
+
+      expect(await positions().holdersOf('XLM', { limit: 100 })).toEqual(sorted);
+      const first = await positions().holdersOf('XLM', { limit: 2 });
+      const second = await positions().holdersOf('XLM', { limit: 2, afterWallet: first.at(-1)! });
+      const third = await positions().holdersOf('XLM', { limit: 2, afterWallet: second.at(-1)! });
+      expect([...first, ...second, ...third]).toEqual(sorted);
+      expect(third).toHaveLength(1);
+      expect(await positions().holdersOf('XLM', { limit: 2, afterWallet: third.at(-1)! })).toEqual([]);
+      // A cursor that is no holder still pages from its place in the order.
+      expect(await positions().holdersOf('XLM', { limit: 100, afterWallet: emptied.walletAddress })).toEqual(sorted.filter((w) => w > emptied.walletAddress));
+      expect(await positions().holdersOf('BTC', { limit: 100 })).toHaveLength(1);
+      expect(await positions().holdersOf('AQUA', { limit: 100 })).toEqual([]);
+    });
+
+    it("accounts gives every requested wallet its positions and its open collateral-backed line's debt, rate and id", async () => {
+      const withLine = wallet();
+      const positionsOfWithLine = [makePosition({ walletAddress: withLine, assetCode: 'XLM' }), makePosition({ walletAddress: withLine, assetCode: 'BTC', quantity: 0n })];
+      for (const p of positionsOfWithLine) await positions().insert(p);
+      // An earlier collateral-backed line, closed: ignored; the open one counts.
+      const closedBacked = makeLine({ walletAddress: withLine, collateralBacked: true, status: 'closed', utilized: 1n, createdAt: minutes(-10) });
+      await store.repos.creditLines.insert(closedBacked);
+      const open = makeLine({ walletAddress: withLine, collateralBacked: true, status: 'suspended', utilized: BEYOND_U64, interestRateBps: 875 });
+      await store.repos.creditLines.insert(open);
+
+      // A wallet with positions and only a line that is not collateral-backed.
+      const plainLineWallet = wallet();
+      const plainPosition = makePosition({ walletAddress: plainLineWallet, assetCode: 'AQUA', quantity: 9n });
+      await positions().insert(plainPosition);
+      await store.repos.creditLines.insert(makeLine({ walletAddress: plainLineWallet, utilized: 500n }));
+      // A wallet with only a closed collateral-backed line, one with a line but no positions, and one with nothing.
+      const closedOnly = wallet();
+      await store.repos.creditLines.insert(makeLine({ walletAddress: closedOnly, collateralBacked: true, status: 'closed', utilized: 3n }));
+      const lineOnly = wallet();
+      const lineOfLineOnly = makeLine({ walletAddress: lineOnly, collateralBacked: true, status: 'defaulted', utilized: 0n, interestRateBps: 0 });
+      await store.repos.creditLines.insert(lineOfLineOnly);
+      const nothing = wallet();
+      // Not asked for: absent.
+      await positions().insert(makePosition());
+
+      const accounts = await positions().accounts([withLine, plainLineWallet, closedOnly, lineOnly, nothing]);
+      expect([...accounts.keys()].sort()).toEqual([withLine, plainLineWallet, closedOnly, lineOnly, nothing].sort());
+      expect(accounts.get(withLine)).toEqual({
+        positions: [...positionsOfWithLine].sort((a, b) => (a.assetCode < b.assetCode ? -1 : 1)),
+        debt: BEYOND_U64,
+        lineId: open.id,
+        interestRateBps: 875,
+      });
+      expect(accounts.get(plainLineWallet)).toEqual({ positions: [plainPosition], debt: 0n, lineId: null, interestRateBps: null });
+      expect(accounts.get(closedOnly)).toEqual({ positions: [], debt: 0n, lineId: null, interestRateBps: null });
+      expect(accounts.get(lineOnly)).toEqual({ positions: [], debt: 0n, lineId: lineOfLineOnly.id, interestRateBps: 0 });
+      expect(accounts.get(nothing)).toEqual({ positions: [], debt: 0n, lineId: null, interestRateBps: null });
+      expect(await positions().accounts([])).toEqual(new Map());
+      // A wallet asked for twice is one account; inside a unit of work the answer is the same.
+      expect(await positions().accounts([withLine, withLine])).toEqual(new Map([[withLine, accounts.get(withLine)]]));
+      expect(await store.transaction((repos) => repos.collateralPositions.accounts([withLine, plainLineWallet, closedOnly, lineOnly, nothing]))).toEqual(accounts);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('risk executions', () => {
+    const executions = () => store.repos.riskExecutions;
+    async function openLine(overrides: Partial<CreditLine> = {}): Promise<CreditLine> {
+      const line = makeLine({ collateralBacked: true, ...overrides });
+      await store.repos.creditLines.insert(line);
+      return line;
+    }
+
+    it.each<[string, () => ExecutionPlan]>([
+      ['stop_loss', () => stopLossPlan()],
+      ['stop_loss (no health factors)', () => stopLossPlan({ healthFactorBefore: null, healthFactorAfter: null })],
+      ['liquidation', () => liquidationPlan()],
+      ['bad_debt', () => badDebtPlan()],
+    ])('a %s order round-trips every field, plan bigints beyond 2^64 included', async (_label, plan) => {
+      const line = await openLine();
+      const execution = makeExecution(line, { plan: plan(), trigger: 'admin', createdBy: 'admin:abc123', createdAt: minutes(3) });
+      await executions().insert(execution);
+      const found = await executions().findById(execution.id);
+      expect(found).toEqual(execution);
+      expect(found!.plan).toEqual(execution.plan);
+      expect(found!.plan.debtBefore).toBe(execution.plan.debtBefore);
+      expect(typeof found!.plan.debtBefore).toBe('bigint');
+      expect(await store.transaction((repos) => repos.riskExecutions.findByIdForUpdate(execution.id))).toEqual(execution);
+      expect(await executions().findPending(line.walletAddress)).toEqual(execution);
+      expect(await executions().findById(randomUUID())).toBeNull();
+      expect(await store.transaction((repos) => repos.riskExecutions.findByIdForUpdate(randomUUID()))).toBeNull();
+      // What was handed back is a copy.
+      (found!.plan as StopLossPlan).debtBefore = 0n;
+      found!.paramsVersions.XLM = 99;
+      expect(await executions().findById(execution.id)).toEqual(execution);
+    });
+
+    it('a settled order with its fill round-trips on insert too', async () => {
+      const line = await openLine();
+      const execution = makeExecution(line, { status: 'filled', fill: makeFill({ reference: null }), settledAt: minutes(9), paramsVersions: {} });
+      await executions().insert(execution);
+      expect(await executions().findById(execution.id)).toEqual(execution);
+      expect(await executions().findPending(line.walletAddress)).toBeNull();
+    });
+
+    it('a second pending order for the account is refused with execution_pending; settled ones do not count', async () => {
+      const line = await openLine();
+      await executions().insert(makeExecution(line, { status: 'cancelled', cancelReason: 'price moved', settledAt: minutes(1) }));
+      const pending = makeExecution(line, { createdAt: minutes(2) });
+      await executions().insert(pending);
+      const refused = makeExecution(line, { plan: liquidationPlan(), createdAt: minutes(3) });
+      await expectConflict(executions().insert(refused), 'execution_pending');
+      expect(await executions().findById(refused.id)).toBeNull();
+      // A settled order may still be recorded while one is pending; another account is not blocked.
+      await executions().insert(makeExecution(line, { status: 'filled', fill: makeFill(), settledAt: minutes(4), createdAt: minutes(4) }));
+      await executions().insert(makeExecution(await openLine()));
+      // Once settled, the account may get a new pending order.
+      expect(await executions().settle(pending.id, { status: 'filled', fill: makeFill(), cancelReason: null, at: minutes(5) })).toBe(true);
+      await executions().insert(refused);
+      expect(await executions().findPending(line.walletAddress)).toEqual(refused);
+    });
+
+    it('an order for an unknown credit line is refused', async () => {
+      await expect(executions().insert(makeExecution(makeLine()))).rejects.toThrow();
+    });
+
+    it('concurrent pending orders for one account: exactly one is inserted, the rest get execution_pending', async () => {
+      const line = await openLine();
+      const attempts = Array.from({ length: 5 }, (_, i) => makeExecution(line, { createdAt: minutes(i) }));
+      const results = await Promise.allSettled(
+        attempts.map((execution) =>
+          store.transaction(async (repos) => {
+            await repos.riskExecutions.insert(execution);
+            await sleep(5);
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') await expectConflict(Promise.reject(r.reason), 'execution_pending');
+      const winner = attempts[results.findIndex((r) => r.status === 'fulfilled')]!;
+      expect(await executions().findPending(line.walletAddress)).toEqual(winner);
+      expect(ids(await executions().list({ walletAddress: line.walletAddress }, { limit: 100 }))).toEqual([winner.id]);
+    });
+
+    it('settle fills a pending order once; a second settle returns false and keeps the first outcome', async () => {
+      const line = await openLine();
+      const execution = makeExecution(line);
+      await executions().insert(execution);
+      const fill = makeFill();
+      expect(await executions().settle(execution.id, { status: 'filled', fill, cancelReason: null, at: minutes(7) })).toBe(true);
+      const filled = { ...execution, status: 'filled' as const, fill, settledAt: minutes(7) };
+      expect(await executions().findById(execution.id)).toEqual(filled);
+      expect((await executions().findById(execution.id))!.fill!.collateralQuantity).toBe(BEYOND_U64 * 2n);
+
+      expect(await executions().settle(execution.id, { status: 'cancelled', fill: null, cancelReason: 'late', at: minutes(8) })).toBe(false);
+      expect(await executions().findById(execution.id)).toEqual(filled);
+      expect(await executions().findPending(line.walletAddress)).toBeNull();
+      expect(await executions().settle(randomUUID(), { status: 'filled', fill, cancelReason: null, at: minutes(8) })).toBe(false);
+    });
+
+    it('settle cancels with a reason and no fill', async () => {
+      const line = await openLine();
+      const execution = makeExecution(line, { plan: badDebtPlan() });
+      await executions().insert(execution);
+      expect(await executions().settle(execution.id, { status: 'cancelled', fill: null, cancelReason: 'health restored', at: minutes(2) })).toBe(true);
+      expect(await executions().findById(execution.id)).toEqual({ ...execution, status: 'cancelled', cancelReason: 'health restored', settledAt: minutes(2) });
+    });
+
+    it('concurrent settles of one order: exactly one wins', async () => {
+      const line = await openLine();
+      const execution = makeExecution(line);
+      await executions().insert(execution);
+      const fills = Array.from({ length: 5 }, (_, i) => makeFill({ filledBy: `keeper:${i}` }));
+      const results = await Promise.all(
+        fills.map((fill) =>
+          store.transaction(async (repos) => {
+            const locked = await repos.riskExecutions.findByIdForUpdate(execution.id);
+            await sleep(5);
+            return locked?.status === 'pending' && (await repos.riskExecutions.settle(execution.id, { status: 'filled', fill, cancelReason: null, at: minutes(1) }));
+          }),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await executions().findById(execution.id))!.fill).toEqual(fills[results.indexOf(true)]);
+    });
+
+    it('a settle inside a unit of work that throws leaves the order pending', async () => {
+      const line = await openLine();
+      const execution = makeExecution(line);
+      await executions().insert(execution);
+      await expect(
+        store.transaction(async (repos) => {
+          expect(await repos.riskExecutions.settle(execution.id, { status: 'filled', fill: makeFill(), cancelReason: null, at: minutes(1) })).toBe(true);
+          expect((await repos.riskExecutions.findById(execution.id))?.status).toBe('filled');
+          throw new Error('ledger write failed');
+        }),
+      ).rejects.toThrow('ledger write failed');
+      expect(await executions().findById(execution.id)).toEqual(execution);
+      expect(await executions().findPending(line.walletAddress)).toEqual(execution);
+      expect(await executions().settle(execution.id, { status: 'cancelled', fill: null, cancelReason: 'retry', at: minutes(2) })).toBe(true);
+    });
+
+    describe('list', () => {
+      let all: RiskExecution[];
+      let lineA: CreditLine;
+      beforeEach(async () => {
+        lineA = await openLine();
+        const lineB = await openLine();
+        const lineC = await openLine();
+        const settled = (line: CreditLine, createdAt: Date, status: 'filled' | 'cancelled') =>
+          makeExecution(line, { createdAt, status, settledAt: createdAt, fill: status === 'filled' ? makeFill() : null, cancelReason: status === 'cancelled' ? 'stale price' : null });
+        all = [
+          settled(lineA, minutes(1), 'filled'),
+          settled(lineB, minutes(2), 'cancelled'),
+          settled(lineA, minutes(3), 'cancelled'),
+          settled(lineC, minutes(3), 'filled'),
+          settled(lineB, minutes(3), 'filled'),
+          makeExecution(lineA, { createdAt: minutes(4), plan: liquidationPlan() }),
+          makeExecution(lineC, { createdAt: minutes(4) }),
+        ];
+        // Inserted out of order: the order must come from the data.
+        for (const i of [4, 0, 6, 2, 5, 1, 3]) await executions().insert(all[i]!);
+      });
+      /** Newest first on (createdAt, id), ids compared as lowercase text (the way PostgreSQL orders uuid). */
+      const newestFirst = (items: RiskExecution[]) =>
+        [...items].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+
+      it('returns every order newest first, ties broken by id descending, and pages with `after` through ties', async () => {
+        expect(await executions().list({}, { limit: 100 })).toEqual(newestFirst(all));
+        for (const pageSize of [1, 2, 3]) {
+          const seen: RiskExecution[] = [];
+          let after: { createdAt: Date; id: string } | undefined;
+          for (;;) {
+            const page = await executions().list({}, { limit: pageSize, after });
+            if (page.length === 0) break;
+            expect(page.length).toBeLessThanOrEqual(pageSize);
+            seen.push(...page);
+            after = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+            expect(seen.length, 'paging must terminate').toBeLessThanOrEqual(all.length);
+          }
+          expect(ids(seen)).toEqual(ids(newestFirst(all)));
+        }
+      });
+
+      it('filters by wallet, by status, and by both, and pages within a filter', async () => {
+        const ofA = all.filter((e) => e.walletAddress === lineA.walletAddress);
+        expect(ids(await executions().list({ walletAddress: lineA.walletAddress }, { limit: 100 }))).toEqual(ids(newestFirst(ofA)));
+        expect(ids(await executions().list({ status: 'filled' }, { limit: 100 }))).toEqual(ids(newestFirst(all.filter((e) => e.status === 'filled'))));
+        expect(ids(await executions().list({ status: 'pending' }, { limit: 100 }))).toEqual(ids(newestFirst(all.filter((e) => e.status === 'pending'))));
+        expect(ids(await executions().list({ walletAddress: lineA.walletAddress, status: 'cancelled' }, { limit: 100 }))).toEqual([all[2]!.id]);
+        expect(await executions().list({ walletAddress: wallet() }, { limit: 100 })).toEqual([]);
+
+        const [first] = await executions().list({ walletAddress: lineA.walletAddress }, { limit: 1 });
+        const rest = await executions().list({ walletAddress: lineA.walletAddress }, { limit: 100, after: { createdAt: first!.createdAt, id: first!.id } });
+        expect(ids([first!, ...rest])).toEqual(ids(newestFirst(ofA)));
+      });
+    });
+
+    it('stop-loss settings: absent until put, then replaced by the next put; stopLossFor returns only the wallets that have them', async () => {
+      const owner = wallet();
+      expect(await executions().getStopLoss(owner)).toBeNull();
+      const first: StopLossSettings = { walletAddress: owner, enabled: true, assetPriority: ['BTC', 'XLM', 'AQUA'], maxSlippageBps: 75, updatedAt: minutes(1) };
+      await executions().putStopLoss(first);
+      expect(await executions().getStopLoss(owner)).toEqual(first);
+      const second: StopLossSettings = { walletAddress: owner, enabled: false, assetPriority: [], maxSlippageBps: null, updatedAt: minutes(2) };
+      await executions().putStopLoss(second);
+      expect(await executions().getStopLoss(owner)).toEqual(second);
+
+      const other: StopLossSettings = { walletAddress: wallet(), enabled: true, assetPriority: ['XLM'], maxSlippageBps: 0, updatedAt: minutes(3) };
+      await executions().putStopLoss(other);
+      const found = await executions().stopLossFor([owner, other.walletAddress, wallet()]);
+      expect(found).toEqual(new Map([[owner, second], [other.walletAddress, other]]));
+      expect(await executions().stopLossFor([])).toEqual(new Map());
+    });
+
+    it('risk states: putRiskStates inserts and updates many at once; riskStates returns only the wallets that have one', async () => {
+      const [a, b, c] = [wallet(), wallet(), wallet()];
+      const initial: AccountRiskState[] = [
+        { walletAddress: a, band: 'healthy', healthFactorBps: null, updatedAt: minutes(1) },
+        { walletAddress: b, band: 'warning', healthFactorBps: 10_800, updatedAt: minutes(1) },
+      ];
+      await executions().putRiskStates(initial);
+      expect(await executions().riskStates([a, b, c])).toEqual(new Map(initial.map((s) => [s.walletAddress, s])));
+
+      const next: AccountRiskState[] = [
+        { walletAddress: b, band: 'liquidatable', healthFactorBps: 9_100, updatedAt: minutes(2) },
+        { walletAddress: c, band: 'stop_loss', healthFactorBps: 10_000, updatedAt: minutes(2) },
+      ];
+      await executions().putRiskStates(next);
+      await executions().putRiskStates([]);
+      expect(await executions().riskStates([a, b, c, wallet()])).toEqual(new Map([[a, initial[0]!], [b, next[0]!], [c, next[1]!]]));
+      expect(await executions().riskStates([])).toEqual(new Map());
+    });
+
+    it('a batch naming a wallet twice keeps its last state', async () => {
+      const owner = wallet();
+      const last: AccountRiskState = { walletAddress: owner, band: 'warning', healthFactorBps: 10_900, updatedAt: minutes(2) };
+      await executions().putRiskStates([{ walletAddress: owner, band: 'healthy', healthFactorBps: null, updatedAt: minutes(1) }, last]);
+      expect(await executions().riskStates([owner])).toEqual(new Map([[owner, last]]));
     });
   });
 

@@ -10,6 +10,7 @@ import { applyBps, BPS, ceilDiv, quantityForValue } from './valuation.js';
 export interface StopLossPlan {
   kind: 'stop_loss';
   assetCode: string;
+  decimals: number;
   price1e14: bigint;
   /** Market value to sell: S = (H x D - LT x V) / (H x (1 - s) - LT), rounded up, at most the holding. */
   sellValue: bigint;
@@ -27,6 +28,7 @@ export interface StopLossPlan {
 export interface LiquidationPlan {
   kind: 'liquidation';
   assetCode: string;
+  decimals: number;
   price1e14: bigint;
   /** Debt repaid: R = (H x D - LT x V) / (H - LT x (1 + b)), rounded up, capped by the close factor, the debt and the holding. */
   repay: bigint;
@@ -47,7 +49,7 @@ export interface LiquidationPlan {
 export interface BadDebtPlan {
   kind: 'bad_debt';
   /** Everything is seized: no partial liquidation can restore health (HF <= LT x (1 + b)). */
-  seizures: Array<{ assetCode: string; price1e14: bigint; quantity: bigint; value: bigint }>;
+  seizures: Array<{ assetCode: string; decimals: number; price1e14: bigint; quantity: bigint; value: bigint }>;
   /** What the seized collateral covers after the bonus; the rest of the debt is written off. */
   repay: bigint;
   writeOff: bigint;
@@ -77,6 +79,7 @@ export function planStopLoss(health: AccountHealth, options: { priority?: readon
   return {
     kind: 'stop_loss',
     assetCode: asset.assetCode,
+    decimals: asset.decimals,
     price1e14: asset.price1e14,
     sellValue,
     sellQuantity,
@@ -114,6 +117,7 @@ export function planLiquidation(health: AccountHealth, options: { priority?: rea
   return {
     kind: 'liquidation',
     assetCode: asset.assetCode,
+    decimals: asset.decimals,
     price1e14: asset.price1e14,
     repay,
     seizeValue,
@@ -130,7 +134,7 @@ export function planLiquidation(health: AccountHealth, options: { priority?: rea
 }
 
 function badDebt(health: AccountHealth): BadDebtPlan {
-  const seizures = health.holdings.filter((h) => h.quantity > 0n).map((h: ValuedHolding) => ({ assetCode: h.assetCode, price1e14: h.price1e14, quantity: h.quantity, value: h.value }));
+  const seizures = health.holdings.filter((h) => h.quantity > 0n).map((h: ValuedHolding) => ({ assetCode: h.assetCode, decimals: h.decimals, price1e14: h.price1e14, quantity: h.quantity, value: h.value }));
   const covered = health.holdings.reduce((sum, h) => sum + (h.value * BPS) / (BPS + BigInt(h.params.liquidationBonusBps)), 0n);
   const repay = minOf(covered, health.debt);
   return { kind: 'bad_debt', seizures, repay, writeOff: health.debt - repay, debtBefore: health.debt, healthFactorBefore: health.healthFactorBps };

@@ -1,4 +1,17 @@
+import {
+  executionPending,
+  type AccountRiskState,
+  type AssetParamsVersion,
+  type CollateralAsset,
+  type CollateralMovement,
+  type CollateralPosition,
+  type PriceObservation,
+  type RiskExecution,
+  type StopLossSettings,
+  type VolatilityObservation,
+} from '../../domain/collateral/records.js';
 import { duplicateOpenLine, type CreditLine } from '../../domain/creditLine.js';
+import { ConflictError } from '../../domain/errors.js';
 import type { RiskEvaluation } from '../../domain/risk/evaluation.js';
 import { inProcessExclusive } from '../../lib/inProcessExclusive.js';
 import {
@@ -52,6 +65,17 @@ interface State {
   drifts: Drift[];
   incomingPayments: Map<string, IncomingPayment>;
   evaluations: Map<string, RiskEvaluation>;
+  /** By code. */
+  collateralAssets: Map<string, CollateralAsset>;
+  /** By `${code}\u0000${version}`. */
+  assetParams: Map<string, AssetParamsVersion>;
+  prices: PriceObservation[];
+  volatility: VolatilityObservation[];
+  positions: Map<string, CollateralPosition>;
+  movements: CollateralMovement[];
+  executions: Map<string, RiskExecution>;
+  stopLoss: Map<string, StopLossSettings>;
+  riskStates: Map<string, AccountRiskState>;
   nextSeq: bigint;
 }
 
@@ -75,6 +99,15 @@ const emptyState = (): State => ({
   drifts: [],
   incomingPayments: new Map(),
   evaluations: new Map(),
+  collateralAssets: new Map(),
+  assetParams: new Map(),
+  prices: [],
+  volatility: [],
+  positions: new Map(),
+  movements: [],
+  executions: new Map(),
+  stopLoss: new Map(),
+  riskStates: new Map(),
   nextSeq: 1n,
 });
 
@@ -92,6 +125,22 @@ const newestEvaluations = (state: State, walletAddress: string, page: Page<bigin
     .slice(0, page.limit);
 
 const idempotencyId = (principal: string, key: string) => `${principal}\u0000${key}`;
+
+const paramsId = (assetCode: string, version: number) => `${assetCode}\u0000${version}`;
+
+/** Plain code-unit order: what PostgreSQL gives for uuids, and for our ASCII codes and addresses under a C collation. */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Newest observation first: observedAt, then id (the insertion order) breaks ties. */
+const newestPriceFirst = (a: PriceObservation, b: PriceObservation) => b.observedAt.getTime() - a.observedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** Newest first on (createdAt, id), as risk_executions is listed. */
+const newestExecutionFirst = (a: { createdAt: Date; id: string }, b: { createdAt: Date; id: string }) =>
+  b.createdAt.getTime() - a.createdAt.getTime() || byText(b.id, a.id);
+
+const requireAsset = (state: State, code: string) => {
+  if (!state.collateralAssets.has(code)) throw new Error(`foreign key: collateral asset ${code} does not exist`);
+};
 
 /** Repositories read the state through `current` so that long-lived references always see the latest commit. */
 function repositoriesOver(current: () => State): Repositories {
@@ -115,8 +164,16 @@ function repositoriesOver(current: () => State): Repositories {
           }
         }
         const stored = current().lines.get(line.id);
-        // Like the SQL UPDATE: identity and creation fields never change.
-        if (stored) current().lines.set(line.id, { ...structuredClone(line), walletAddress: stored.walletAddress, currency: stored.currency, createdAt: stored.createdAt });
+        // Like the SQL UPDATE: identity and creation fields never change (collateral backing is fixed at opening).
+        if (stored) {
+          current().lines.set(line.id, {
+            ...structuredClone(line),
+            walletAddress: stored.walletAddress,
+            currency: stored.currency,
+            collateralBacked: stored.collateralBacked,
+            createdAt: stored.createdAt,
+          });
+        }
       },
       findByChainIdentityForUpdate: async (contractId, walletAddress) =>
         structuredClone([...current().lines.values()].find((l) => l.contractId === contractId && l.walletAddress === walletAddress) ?? null),
@@ -406,6 +463,199 @@ function repositoriesOver(current: () => State): Repositories {
           defaults: events.filter((e) => e.type === 'credit_line.defaulted').length,
           liquidations: events.filter((e) => e.type === 'liquidation.executed').length,
         });
+      },
+    },
+    collateralAssets: {
+      async insertAsset(asset) {
+        if (current().collateralAssets.has(asset.code)) throw new ConflictError('asset_exists', `Collateral asset ${asset.code} already exists`);
+        current().collateralAssets.set(asset.code, structuredClone(asset));
+      },
+      findAsset: async (code) => structuredClone(current().collateralAssets.get(code) ?? null),
+      listAssets: async () => structuredClone([...current().collateralAssets.values()].sort((a, b) => byText(a.code, b.code))),
+      async insertParams(version) {
+        const id = paramsId(version.assetCode, version.version);
+        requireAsset(current(), version.assetCode);
+        if (current().assetParams.has(id)) {
+          throw new ConflictError(
+            'params_version_conflict',
+            `Version ${version.version} of ${version.assetCode}'s parameters already exists; read the current version and retry`,
+          );
+        }
+        current().assetParams.set(id, structuredClone(version));
+      },
+      async currentParams(codes) {
+        const result = new Map<string, AssetParamsVersion>();
+        for (const version of current().assetParams.values()) {
+          if (!codes.includes(version.assetCode)) continue;
+          const best = result.get(version.assetCode);
+          if (!best || version.version > best.version) result.set(version.assetCode, version);
+        }
+        return structuredClone(result);
+      },
+      paramsHistory: async (code) =>
+        structuredClone([...current().assetParams.values()].filter((v) => v.assetCode === code).sort((a, b) => b.version - a.version)),
+      async recordPrice(observation) {
+        requireAsset(current(), observation.assetCode);
+        const stored: PriceObservation = { ...structuredClone(observation), id: nextSeq() };
+        current().prices.push(stored);
+        return structuredClone(stored);
+      },
+      async latestPrices(codes) {
+        const result = new Map<string, PriceObservation>();
+        for (const observation of current().prices) {
+          if (!codes.includes(observation.assetCode)) continue;
+          const best = result.get(observation.assetCode);
+          if (!best || newestPriceFirst(observation, best) < 0) result.set(observation.assetCode, observation);
+        }
+        return structuredClone(result);
+      },
+      async dailyCloses(code, since) {
+        // The first observation of each day in newest-first order is that day's close.
+        const closes = new Map<string, bigint>();
+        const observations = current()
+          .prices.filter((o) => o.assetCode === code && o.observedAt.getTime() >= since.getTime())
+          .sort(newestPriceFirst);
+        for (const o of observations) {
+          const day = o.observedAt.toISOString().slice(0, 10);
+          if (!closes.has(day)) closes.set(day, o.price1e14);
+        }
+        return [...closes].sort(([a], [b]) => byText(a, b)).map(([day, price1e14]) => ({ day, price1e14 }));
+      },
+      async recordVolatility(observations) {
+        // One statement in PostgreSQL: a missing asset fails all of it; a repeat of (asset, window, computedAt) is skipped.
+        for (const o of observations) requireAsset(current(), o.assetCode);
+        for (const o of observations) {
+          const exists = current().volatility.some(
+            (v) => v.assetCode === o.assetCode && v.windowDays === o.windowDays && v.computedAt.getTime() === o.computedAt.getTime(),
+          );
+          if (!exists) current().volatility.push(structuredClone(o));
+        }
+      },
+      async latestVolatility(codes) {
+        const result = new Map<string, Partial<Record<7 | 30, VolatilityObservation>>>();
+        for (const o of current().volatility) {
+          if (!codes.includes(o.assetCode)) continue;
+          const entry = result.get(o.assetCode) ?? {};
+          const best = entry[o.windowDays];
+          if (!best || o.computedAt.getTime() > best.computedAt.getTime()) entry[o.windowDays] = o;
+          result.set(o.assetCode, entry);
+        }
+        return structuredClone(result);
+      },
+    },
+    collateralPositions: {
+      listByWalletForUpdate: async (walletAddress) =>
+        structuredClone([...current().positions.values()].filter((p) => p.walletAddress === walletAddress).sort((a, b) => byText(a.assetCode, b.assetCode))),
+      listByWallet: async (walletAddress) =>
+        structuredClone([...current().positions.values()].filter((p) => p.walletAddress === walletAddress).sort((a, b) => byText(a.assetCode, b.assetCode))),
+      findById: async (id) => structuredClone(current().positions.get(id) ?? null),
+      async insert(position) {
+        if (current().positions.has(position.id)) throw new Error(`duplicate key: collateral position ${position.id} exists`);
+        requireAsset(current(), position.assetCode);
+        for (const other of current().positions.values()) {
+          if (other.walletAddress === position.walletAddress && other.assetCode === position.assetCode) {
+            throw new Error(`duplicate key: ${position.walletAddress} already has a ${position.assetCode} position`);
+          }
+        }
+        current().positions.set(position.id, structuredClone(position));
+      },
+      async update(position) {
+        const stored = current().positions.get(position.id);
+        // Like the SQL UPDATE: only the balances and their timestamps change.
+        if (stored) {
+          Object.assign(stored, {
+            quantity: position.quantity,
+            yieldEarned: position.yieldEarned,
+            yieldCheckpointAt: new Date(position.yieldCheckpointAt),
+            updatedAt: new Date(position.updatedAt),
+          });
+        }
+      },
+      async appendMovement(movement) {
+        if (!current().positions.has(movement.positionId)) throw new Error(`foreign key: collateral position ${movement.positionId} does not exist`);
+        if (current().movements.some((m) => m.id === movement.id)) throw new Error(`duplicate key: collateral movement ${movement.id} exists`);
+        const stored: CollateralMovement = { ...structuredClone(movement), seq: nextSeq() };
+        current().movements.push(stored);
+        return structuredClone(stored);
+      },
+      movements: async (positionId, page) =>
+        structuredClone(
+          current()
+            .movements.filter((m) => m.positionId === positionId && (page.after === undefined || m.seq < page.after))
+            .sort((a, b) => (a.seq < b.seq ? 1 : -1))
+            .slice(0, page.limit),
+        ),
+      holdersOf: async (assetCode, page) =>
+        [...current().positions.values()]
+          .filter((p) => p.assetCode === assetCode && p.quantity > 0n && (page.afterWallet === undefined || p.walletAddress > page.afterWallet))
+          .map((p) => p.walletAddress)
+          .sort(byText)
+          .slice(0, page.limit),
+      async accounts(walletAddresses) {
+        const result = new Map<string, { positions: CollateralPosition[]; debt: bigint; lineId: string | null; interestRateBps: number | null }>();
+        for (const wallet of walletAddresses) result.set(wallet, { positions: [], debt: 0n, lineId: null, interestRateBps: null });
+        const positions = [...current().positions.values()].filter((p) => result.has(p.walletAddress)).sort((a, b) => byText(a.assetCode, b.assetCode));
+        for (const position of positions) result.get(position.walletAddress)!.positions.push(structuredClone(position));
+        for (const line of current().lines.values()) {
+          const account = result.get(line.walletAddress);
+          if (!account || !line.collateralBacked || line.status === 'closed') continue;
+          Object.assign(account, { debt: line.utilized, lineId: line.id, interestRateBps: line.interestRateBps });
+        }
+        return result;
+      },
+    },
+    riskExecutions: {
+      async insert(execution) {
+        if (current().executions.has(execution.id)) throw new Error(`duplicate key: risk execution ${execution.id} exists`);
+        if (!current().lines.has(execution.creditLineId)) throw new Error(`foreign key: credit line ${execution.creditLineId} does not exist`);
+        if (execution.status === 'pending') {
+          for (const other of current().executions.values()) {
+            if (other.walletAddress === execution.walletAddress && other.status === 'pending') throw executionPending();
+          }
+        }
+        current().executions.set(execution.id, structuredClone(execution));
+      },
+      findById: async (id) => structuredClone(current().executions.get(id) ?? null),
+      findByIdForUpdate: async (id) => structuredClone(current().executions.get(id) ?? null),
+      findPending: async (walletAddress) =>
+        structuredClone([...current().executions.values()].find((e) => e.walletAddress === walletAddress && e.status === 'pending') ?? null),
+      list: async (filter, page) =>
+        structuredClone(
+          [...current().executions.values()]
+            .filter((e) => (filter.walletAddress === undefined || e.walletAddress === filter.walletAddress) && (filter.status === undefined || e.status === filter.status))
+            .filter((e) => !page.after || newestExecutionFirst(e, page.after) > 0)
+            .sort(newestExecutionFirst)
+            .slice(0, page.limit),
+        ),
+      async settle(id, outcome) {
+        const stored = current().executions.get(id);
+        if (!stored || stored.status !== 'pending') return false;
+        Object.assign(stored, { status: outcome.status, fill: structuredClone(outcome.fill), cancelReason: outcome.cancelReason, settledAt: new Date(outcome.at) });
+        return true;
+      },
+      getStopLoss: async (walletAddress) => structuredClone(current().stopLoss.get(walletAddress) ?? null),
+      async putStopLoss(settings) {
+        current().stopLoss.set(settings.walletAddress, structuredClone(settings));
+      },
+      async stopLossFor(walletAddresses) {
+        const result = new Map<string, StopLossSettings>();
+        for (const wallet of walletAddresses) {
+          const settings = current().stopLoss.get(wallet);
+          if (settings) result.set(wallet, structuredClone(settings));
+        }
+        return result;
+      },
+      async riskStates(walletAddresses) {
+        const result = new Map<string, AccountRiskState>();
+        for (const wallet of walletAddresses) {
+          const state = current().riskStates.get(wallet);
+          if (state) result.set(wallet, structuredClone(state));
+        }
+        return result;
+      },
+      async putRiskStates(states) {
+        // The last state of a wallet wins when a batch names it twice.
+        for (const state of states) current().riskStates.set(state.walletAddress, structuredClone(state));
       },
     },
     webhooks: {

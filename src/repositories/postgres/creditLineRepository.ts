@@ -15,12 +15,13 @@ interface CreditLineRow {
   contract_id: string | null;
   risk_score: number | null;
   rate_updated_at: Date | null;
+  collateral_backed: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS =
-  'id, wallet_address, currency, credit_limit, interest_rate_bps, utilized, accrued_interest, status, last_accrual_at, created_at, updated_at, contract_id, risk_score, rate_updated_at';
+  'id, wallet_address, currency, credit_limit, interest_rate_bps, utilized, accrued_interest, status, last_accrual_at, created_at, updated_at, contract_id, risk_score, rate_updated_at, collateral_backed';
 
 const toLine = (row: CreditLineRow): CreditLine => ({
   id: row.id,
@@ -37,6 +38,7 @@ const toLine = (row: CreditLineRow): CreditLine => ({
   contractId: row.contract_id,
   riskScore: row.risk_score,
   rateUpdatedAt: row.rate_updated_at ? new Date(row.rate_updated_at) : null,
+  collateralBacked: row.collateral_backed,
 });
 
 /** Either index means the wallet already has a line: open anywhere, or bound to this contract. */
@@ -49,7 +51,7 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
   async insert(line: CreditLine): Promise<void> {
     try {
       await this.db.query(
-        `INSERT INTO credit_lines (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        `INSERT INTO credit_lines (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
         [
           line.id,
           line.walletAddress,
@@ -65,6 +67,7 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
           line.contractId,
           line.riskScore,
           line.rateUpdatedAt,
+          line.collateralBacked,
         ],
       );
     } catch (error) {

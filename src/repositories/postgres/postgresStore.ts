@@ -13,6 +13,9 @@ import { PostgresWebhookRepository } from './webhookRepository.js';
 import { PostgresWalletAuthRepository } from './walletAuthRepository.js';
 import { PostgresRiskEvaluationRepository } from './riskEvaluationRepository.js';
 import { PostgresCreditHistoryRepository } from './creditHistoryRepository.js';
+import { PostgresCollateralAssetRepository } from './collateralAssetRepository.js';
+import { PostgresCollateralPositionRepository } from './collateralPositionRepository.js';
+import { PostgresRiskExecutionRepository } from './riskExecutionRepository.js';
 
 const repositoriesOver = (db: Queryable): Repositories => ({
   creditLines: new PostgresCreditLineRepository(db),
@@ -28,6 +31,9 @@ const repositoriesOver = (db: Queryable): Repositories => ({
   incomingPayments: new PostgresIncomingPaymentRepository(db),
   riskEvaluations: new PostgresRiskEvaluationRepository(db),
   creditHistory: new PostgresCreditHistoryRepository(db),
+  collateralAssets: new PostgresCollateralAssetRepository(db),
+  collateralPositions: new PostgresCollateralPositionRepository(db),
+  riskExecutions: new PostgresRiskExecutionRepository(db),
 });
 
 /** The same SQL serves PostgreSQL (pg.Pool) and embedded PGlite. */

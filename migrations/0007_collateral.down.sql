@@ -1,0 +1,12 @@
+DROP TABLE risk_executions;
+DROP TABLE account_risk_states;
+DROP TABLE stop_loss_settings;
+DROP TABLE collateral_movements;
+DROP TABLE collateral_positions;
+DROP TABLE volatility_observations;
+DROP TABLE price_observations;
+DROP TABLE collateral_asset_params;
+DROP TABLE collateral_assets;
+ALTER TABLE credit_lines DROP COLUMN collateral_backed;
+ALTER TABLE credit_transactions DROP CONSTRAINT credit_transactions_type_check;
+ALTER TABLE credit_transactions ADD CONSTRAINT credit_transactions_type_check CHECK (type IN ('draw', 'repay', 'interest', 'write_off'));
