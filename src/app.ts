@@ -17,6 +17,8 @@ import { jobRoutes } from './http/routes/jobs.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { creditLineRoutes } from './http/routes/creditLines.js';
 import { riskRoutes } from './http/routes/risk.js';
+import { collateralRoutes } from './http/routes/collateral.js';
+import { riskEngineRoutes } from './http/routes/riskEngine.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { operationsRoutes } from './http/routes/operations.js';
 
@@ -29,6 +31,8 @@ export function routeTable(container: Container): RouteDefinition[] {
     ...docsRoutes(container.openApi),
     ...creditLineRoutes(container.services.creditLines),
     ...riskRoutes(container.services.risk, container.services.creditLines),
+    ...collateralRoutes(container.services.collateralAssets, container.services.prices, container.services.collateral),
+    ...riskEngineRoutes(container.services.riskEngine, container.services.executions, container.services.cardCredit),
     ...auditLogRoutes(container.services.auditLog),
     ...authRoutes(container.services.walletAuth),
     ...webhookRoutes(container.services.webhooks),

@@ -68,7 +68,7 @@ const amount = (fallback: string) =>
       }
     });
 
-export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch', 'chain-indexer', 'reconciliation', 'horizon-listener'] as const;
+export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch', 'chain-indexer', 'reconciliation', 'horizon-listener', 'price-feed', 'risk-monitor'] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 const durations = (fallback: string) =>
@@ -178,6 +178,11 @@ const envSchema = z.object({
     }),
   RATE_CHANGE_MAX_STEP_BPS: z.coerce.number().int().min(1).max(10_000).default(500),
   RATE_CHANGE_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(86_400),
+  PRICE_RPC_URL: z.url({ error: 'must be an http(s) URL' }).optional(),
+  PRICE_FEED_INTERVAL_MS: positiveInt(60_000),
+  PRICE_FEED_TIMEOUT_MS: positiveInt(5_000),
+  RISK_MONITOR_INTERVAL_MS: positiveInt(1_000),
+  RISK_MONITOR_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2_000),
 });
 
 const TESTNET_HORIZON_URL = 'https://horizon-testnet.stellar.org';
@@ -250,6 +255,14 @@ export interface Config {
     readonly horizonRequestBudget: number;
     readonly volumeAsset: string;
     readonly rateChange: { readonly maxStepBps: number; readonly minIntervalSeconds: number };
+  };
+  readonly collateral: {
+    /** Soroban RPC for Reflector prices (PRICE_RPC_URL, else STELLAR_RPC_URL); unset leaves Reflector-priced assets stale. */
+    readonly priceRpcUrl?: string;
+    readonly priceFeedIntervalMs: number;
+    readonly priceFeedTimeoutMs: number;
+    readonly monitorIntervalMs: number;
+    readonly monitorBatchSize: number;
   };
   /** Following Horizon payments into the repayment account; absent unless HORIZON_URL and REPAYMENT_ACCOUNT are set. */
   readonly repayments?: {
@@ -370,6 +383,13 @@ export function loadConfig(env: Env = process.env): Config {
       horizonRequestBudget: e.RISK_HORIZON_REQUEST_BUDGET,
       volumeAsset: e.RISK_VOLUME_ASSET,
       rateChange: { maxStepBps: e.RATE_CHANGE_MAX_STEP_BPS, minIntervalSeconds: e.RATE_CHANGE_MIN_INTERVAL_SECONDS },
+    },
+    collateral: {
+      priceRpcUrl: e.PRICE_RPC_URL ?? e.STELLAR_RPC_URL,
+      priceFeedIntervalMs: e.PRICE_FEED_INTERVAL_MS,
+      priceFeedTimeoutMs: e.PRICE_FEED_TIMEOUT_MS,
+      monitorIntervalMs: e.RISK_MONITOR_INTERVAL_MS,
+      monitorBatchSize: e.RISK_MONITOR_BATCH_SIZE,
     },
     repayments: e.REPAYMENT_ACCOUNT
       ? { account: e.REPAYMENT_ACCOUNT, assetCode: e.REPAYMENT_ASSET_CODE, assetIssuer: e.REPAYMENT_ASSET_ISSUER, intervalMs: e.HORIZON_LISTENER_INTERVAL_MS }

@@ -38,6 +38,15 @@ import { RiskService } from './services/riskService.js';
 import { loadRiskModel } from './services/risk/riskModelFile.js';
 import { SignalsRiskProvider, StaticRiskProvider, type RiskProvider } from './services/risk/riskProvider.js';
 import { ExternalRiskProvider } from './services/risk/externalRiskProvider.js';
+import type { CollateralAsset } from './domain/collateral/records.js';
+import { CollateralAssetService } from './services/collateral/assetService.js';
+import { CardCreditService } from './services/collateral/cardCreditService.js';
+import { CollateralService } from './services/collateral/collateralService.js';
+import { ExecutionService } from './services/collateral/executionService.js';
+import { loadMarket, stalePrices } from './services/collateral/holdings.js';
+import { PriceService } from './services/collateral/priceService.js';
+import { RiskEngine } from './services/collateral/riskEngine.js';
+import { HorizonTradePriceFeed, ReflectorPriceFeed, type PriceFeed } from './stellar/priceFeeds.js';
 
 export interface Container {
   config: Config;
@@ -56,6 +65,12 @@ export interface Container {
     health: HealthService;
     walletAuth: WalletAuthService;
     risk: RiskService;
+    collateralAssets: CollateralAssetService;
+    prices: PriceService;
+    collateral: CollateralService;
+    riskEngine: RiskEngine;
+    executions: ExecutionService;
+    cardCredit: CardCreditService;
     webhooks: WebhookService;
     jobs: JobService;
     /** Present when STELLAR_RPC_URL and CREDIT_CONTRACT_IDS are set. */
@@ -157,7 +172,7 @@ function withBackoff(tick: () => Promise<number>, backoff = new Backoff(1_000, 6
 }
 
 /** The periodic workers this process runs (WORKERS=all|none|a,b); chain workers only where configured. */
-function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFollowing): PeriodicWorker[] {
+function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFollowing, collateral: { prices: PriceService; riskEngine: RiskEngine }): PeriodicWorker[] {
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const { indexer, reconciliation, horizonListener } = chain;
   const available: Partial<Record<WorkerName, PeriodicWorker>> = {
@@ -179,6 +194,9 @@ function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFol
         tick: withBackoff(() => reconciliation.runDue(workerId, config.chain!.reconciliationIntervalMs)),
       },
     }),
+    'price-feed': { name: 'price-feed', intervalMs: config.collateral.priceFeedIntervalMs, exclusive: true, tick: withBackoff(() => collateral.prices.poll()) },
+    // Not exclusive: each run is a queued job, and a job's subject (the asset) is leased to one runner at a time.
+    'risk-monitor': { name: 'risk-monitor', intervalMs: config.collateral.monitorIntervalMs, exclusive: false, tick: () => collateral.riskEngine.runQueued(workerId) },
     ...(horizonListener && {
       'horizon-listener': { name: 'horizon-listener', intervalMs: config.repayments!.intervalMs, exclusive: true, tick: withBackoff(() => horizonListener.tick()) },
     }),
@@ -196,6 +214,21 @@ function createRiskProvider(config: Config, store: Store, model: ReturnType<type
     clock,
   );
   return new SignalsRiskProvider(model, activity, store.repos, risk.signalCacheMs);
+}
+
+/** The feed an asset's price source names; null when this deployment cannot reach it (the asset then goes stale). */
+function priceFeedFactory(config: Config, clock: () => Date): (asset: CollateralAsset) => PriceFeed | null {
+  const { collateral, stellar } = config;
+  return (asset) => {
+    const source = asset.priceSource;
+    if (source.kind === 'reflector' && collateral.priceRpcUrl) {
+      return new ReflectorPriceFeed(collateral.priceRpcUrl, source.contractId, source.asset, { timeoutMs: collateral.priceFeedTimeoutMs, networkPassphrase: stellar.networkPassphrase });
+    }
+    if (source.kind === 'horizon' && stellar.horizonUrl) {
+      return new HorizonTradePriceFeed(stellar.horizonUrl, source.base, source.counter, { timeoutMs: collateral.priceFeedTimeoutMs, clock });
+    }
+    return null;
+  };
 }
 
 /** Outside production an unset signing key or JWT secret is generated per run: tokens then die with the process. */
@@ -218,6 +251,14 @@ function createWalletAuth(config: Config, store: Store, logger: Logger, clock: (
   );
 }
 
+/** Assets whose latest price is older than their maximum age: reported (not critical) by /health/ready. */
+async function checkPrices(store: Store, clock: () => Date): Promise<Record<string, unknown>> {
+  const codes = (await store.repos.collateralAssets.listAssets()).map((a) => a.code);
+  const stale = stalePrices(await loadMarket(store.repos, codes), codes, clock());
+  if (stale.length > 0) throw new Error(`stale price: ${stale.map((s) => `${s.assetCode} (last ${s.observedAt ?? 'never'}, max ${s.maxAgeSeconds} s)`).join(', ')}`);
+  return { assets: codes.length };
+}
+
 /** The composition root: picks the storage, wires repositories into services. Routes see only services. */
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
@@ -226,7 +267,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const clock = overrides.clock ?? (() => new Date());
 
   const health = new HealthService(
-    [{ name: 'database', critical: true, check: () => store.ping().then(() => ({ kind: store.kind })) }],
+    [
+      { name: 'database', critical: true, check: () => store.ping().then(() => ({ kind: store.kind })) },
+      // Not critical: the API stays up, but everything priced by a stale asset is refused until its feed recovers.
+      { name: 'prices', critical: false, check: () => checkPrices(store, clock) },
+    ],
     config.healthCheckTimeoutMs,
     () => ({ walletAuth: config.walletAuth.mode }),
   );
@@ -259,7 +304,20 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     metrics: metrics.risk,
     clock,
   });
-  const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks, chain));
+  const collateral = new CollateralService({ store, maxCreditLimit: config.credit.maxCreditLimit, ownership, clock });
+  const creditLines = new CreditLineService({
+    store,
+    maxCreditLimit: config.credit.maxCreditLimit,
+    offers: risk,
+    rateChange: config.risk.rateChange,
+    collateralLimits: collateral,
+    metrics: metrics.credit,
+    ownership,
+    clock,
+  });
+  const prices = new PriceService(store, priceFeedFactory(config, clock), logger, clock);
+  const riskEngine = new RiskEngine({ store, logger, ownership, batchSize: config.collateral.monitorBatchSize, leaseMs: config.webhooks.leaseMs, clock });
+  const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks, chain, { prices, riskEngine }));
 
   return {
     config,
@@ -270,16 +328,14 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     limiter: new TokenBucketLimiter(),
     openApi: loadOpenApiDocument(),
     services: {
-      creditLines: new CreditLineService({
-        store,
-        maxCreditLimit: config.credit.maxCreditLimit,
-        offers: risk,
-        rateChange: config.risk.rateChange,
-        metrics: metrics.credit,
-        ownership,
-        clock,
-      }),
+      creditLines,
       risk,
+      collateralAssets: new CollateralAssetService(store, clock),
+      prices,
+      collateral,
+      riskEngine,
+      executions: new ExecutionService(store, creditLines, clock),
+      cardCredit: new CardCreditService(store, creditLines, collateral, risk, config.credit.maxCreditLimit, clock),
       idempotency: new IdempotencyService(store.repos.idempotency, clock),
       auditLog: new AuditLogService(store.repos.audit),
       health,

@@ -132,6 +132,7 @@ export class PageProjection {
           updatedAt: at,
           contractId: record.contractId,
           rateUpdatedAt: null,
+          collateralBacked: false,
         };
         const outcome = change(created, 'credit_line.created', { reopened: false });
         // Inserted now, as tracked: unless a later event of this page changes it, flush has nothing to update.

@@ -16,7 +16,7 @@ import { ConflictError, NotFoundError, UnprocessableError, ValidationError } fro
 import { assertApplicable, type RiskEvaluation } from '../domain/risk/evaluation.js';
 import { contractRiskScore, reachableRate, type RateChangeLimits, type RateConstraint } from '../domain/risk/terms.js';
 import type { LedgerEntry, LedgerEntryType } from '../domain/ledger.js';
-import { formatAmount } from '../domain/money.js';
+import { formatAmount, minBigint } from '../domain/money.js';
 import { auditSnapshot, creditLineToJson } from '../domain/serialization.js';
 import { decodeCursor, encodeCursor, pageBySeq, type PageRequest, type PageResult } from '../lib/cursor.js';
 import type { CreditLineFilter, InTransaction, Repositories, Store } from '../repositories/repositories.js';
@@ -50,6 +50,8 @@ export interface CreditLineServiceOptions {
   offers: CreditOffers;
   /** The contract's rate-change guard, kept for every line so that any of them could be bound later. */
   rateChange: RateChangeLimits;
+  /** A card line's limit at current prices; required for collateral-backed lines. */
+  collateralLimits?: CollateralLimits;
   /** Who may act for a wallet; defaults to `required` wallet tokens. */
   ownership?: WalletOwnership;
   metrics?: CreditMetrics;
@@ -64,6 +66,13 @@ export interface OpenCreditLineInput {
   /** Admins only: manual terms instead of the evaluation's. */
   interestRateBps?: number;
   currency?: string;
+  /** A card line: its limit is also capped by the wallet's collateral at current prices. */
+  collateralBacked?: boolean;
+}
+
+export interface CollateralLimits {
+  /** The most the line may have utilized now, inside the drawing transaction (the line is locked). Throws on a stale price. */
+  limitWithin(repos: Repositories, line: CreditLine, now: Date): Promise<bigint>;
 }
 
 export interface AppliedEvaluation {
@@ -99,6 +108,13 @@ const withTransaction = (result: { line: CreditLine; transaction?: LedgerEntry }
 /** A movement always has its ledger entry: the same callback, typed for draw and repay. */
 const withinAsMovement = (alsoWithin?: InTransaction<MovementResult>): InTransaction<{ line: CreditLine; transaction?: LedgerEntry }> | undefined =>
   alsoWithin && ((repos, result) => alsoWithin(repos, withTransaction(result)));
+
+interface ChangeOutcome {
+  line: CreditLine;
+  entry?: Omit<LedgerEntry, 'seq'>;
+  event: { type: string; data: Record<string, unknown> };
+  audit?: string;
+}
 
 const noMetrics: CreditMetrics = { lineOpened() {}, drawn() {}, repaid() {} };
 
@@ -151,6 +167,7 @@ export class CreditLineService {
       contractId: null,
       riskScore: terms.riskScore,
       rateUpdatedAt: null,
+      collateralBacked: input.collateralBacked ?? false,
     };
     await this.store.transaction(async (repos) => {
       await repos.creditLines.insert(line);
@@ -196,6 +213,23 @@ export class CreditLineService {
     };
   }
 
+  /**
+   * A borrower raising its own card line's limit to what its current evaluation offers (never lowering it; the
+   * collateral still caps what can be drawn).
+   */
+  async raiseLimit(id: string, creditLimit: bigint, meta: RequestMeta, alsoWithin?: InTransaction<CreditLine>): Promise<CreditLine> {
+    const { line } = await this.change(id, meta, 'borrower', alsoWithin && ((repos, result) => alsoWithin(repos, result.line)), (line) => {
+      assertCanUpdate(line);
+      if (creditLimit <= line.creditLimit) throw new ConflictError('not_a_raise', 'The line\'s limit is already at least that', { creditLimit: formatAmount(line.creditLimit) });
+      this.assertTerms(creditLimit, line.interestRateBps);
+      return {
+        line: { ...line, creditLimit, status: statusAfterLimitChange(line.status, line.utilized, creditLimit) },
+        event: { type: 'credit_line.updated', data: { previous: { creditLimit: formatAmount(line.creditLimit), interestRateBps: line.interestRateBps } } },
+      };
+    });
+    return line;
+  }
+
   /** The line as of now: interest is projected to the current second, as a borrower would see it. */
   async get(id: string, meta?: RequestMeta): Promise<CreditLine> {
     const line = await this.store.repos.creditLines.findById(id);
@@ -226,8 +260,8 @@ export class CreditLineService {
   }
 
   async draw(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult>): Promise<MovementResult> {
-    const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), (line, now) => {
-      const after = applyDraw(line, amount);
+    const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), async (line, now, repos) => {
+      const after = applyDraw(line, amount, await this.effectiveLimit(repos, line, now));
       return {
         line: after,
         entry: this.entry(line.id, 'draw', amount, { principal: amount, utilizedAfter: after.utilized }, now),
@@ -236,6 +270,13 @@ export class CreditLineService {
     });
     this.metrics.drawn(amount);
     return withTransaction(result);
+  }
+
+  /** A card line is also held to its collateral at current prices; other lines to their own limit. */
+  private async effectiveLimit(repos: Repositories, line: CreditLine, now: Date): Promise<bigint> {
+    if (!line.collateralBacked) return line.creditLimit;
+    if (!this.options.collateralLimits) throw new Error('a collateral-backed line needs the collateral limits');
+    return this.options.collateralLimits.limitWithin(repos, line, now);
   }
 
   async repay(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult>): Promise<MovementResult> {
@@ -327,6 +368,55 @@ export class CreditLineService {
     return { line, evaluation: applied };
   }
 
+  /**
+   * Debt repaid from the borrower's collateral (a stop-loss sale or a liquidation), interest first; with
+   * `writeOffRest` (bad debt) whatever is still owed afterwards is written off and the line defaulted. `event` names
+   * what happened (stop_loss.executed, ...).
+   */
+  async settleFromCollateral(
+    id: string,
+    settlement: { repay: bigint; writeOffRest: boolean; event: string; data: Record<string, unknown> },
+    meta: RequestMeta,
+    alsoWithin?: InTransaction<{ line: CreditLine; repaid: bigint; writtenOff: bigint }>,
+  ): Promise<CreditLine> {
+    let repaid = 0n;
+    let writeOff: Omit<LedgerEntry, 'seq'> | undefined;
+    const { line } = await this.change(
+      id,
+      meta,
+      'admin',
+      async (repos, result) => {
+        if (writeOff) await repos.ledger.append(writeOff);
+        await alsoWithin?.(repos, { line: result.line, repaid, writtenOff: writeOff?.amount ?? 0n });
+      },
+      (line, now) => {
+        repaid = minBigint(settlement.repay, line.utilized);
+        let after = line;
+        let entry: Omit<LedgerEntry, 'seq'> | undefined;
+        if (repaid > 0n) {
+          const { line: less, split } = allocateRepayment(line, repaid);
+          after = less;
+          entry = this.entry(line.id, 'collateral_repay', repaid, { interest: split.interest, principal: split.principal, utilizedAfter: after.utilized }, now);
+        }
+        if (settlement.writeOffRest && after.utilized > 0n) {
+          writeOff = this.entry(line.id, 'write_off', after.utilized, { interest: after.accruedInterest, principal: after.utilized - after.accruedInterest, utilizedAfter: 0n }, now);
+          // Bad debt: what the collateral could not cover is written off, and the line is defaulted.
+          const status = line.status === 'defaulted' ? line.status : nextStatus(line.status, 'default');
+          after = { ...after, utilized: 0n, accruedInterest: 0n, status };
+        } else {
+          after = { ...after, status: statusAfterLimitChange(after.status, after.utilized, after.creditLimit) };
+        }
+        return {
+          line: after,
+          entry,
+          event: { type: settlement.event, data: { ...settlement.data, repaid: formatAmount(repaid), writtenOff: formatAmount(writeOff?.amount ?? 0n) } },
+          audit: settlement.event,
+        };
+      },
+    );
+    return line;
+  }
+
   /** New terms, with what follows from them: the status the contract would give, and when the rate last moved. */
   private withTerms(line: CreditLine, creditLimit: bigint, interestRateBps: number, riskScore: number | null, now: Date): CreditLine {
     return {
@@ -380,12 +470,7 @@ export class CreditLineService {
     meta: RequestMeta,
     actingAs: 'borrower' | 'admin',
     alsoWithin: InTransaction<{ line: CreditLine; transaction?: LedgerEntry }> | undefined,
-    apply: (line: CreditLine, now: Date) => {
-      line: CreditLine;
-      entry?: Omit<LedgerEntry, 'seq'>;
-      event: { type: string; data: Record<string, unknown> };
-      audit?: string;
-    },
+    apply: (line: CreditLine, now: Date, repos: Repositories) => ChangeOutcome | Promise<ChangeOutcome>,
   ): Promise<{ line: CreditLine; transaction?: LedgerEntry }> {
     return this.store.transaction(async (repos) => {
       const locked = await repos.creditLines.findByIdForUpdate(id);
@@ -401,7 +486,7 @@ export class CreditLineService {
       if (interest > 0n) {
         await repos.ledger.append(this.entry(id, 'interest', interest, { interest, utilizedAfter: accrued.utilized }, now));
       }
-      const outcome = apply(accrued, now);
+      const outcome = await apply(accrued, now, repos);
       const line = { ...outcome.line, updatedAt: now };
       await repos.creditLines.update(line);
       const transaction = outcome.entry ? await repos.ledger.append(outcome.entry) : undefined;
