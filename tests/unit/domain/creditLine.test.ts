@@ -32,6 +32,7 @@ const line = (overrides: Partial<CreditLine> = {}): CreditLine => ({
   contractId: null,
   riskScore: null,
   rateUpdatedAt: null,
+    collateralBacked: false,
   ...overrides,
 });
 
