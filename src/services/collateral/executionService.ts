@@ -7,7 +7,7 @@ import { parseQuantity } from '../../domain/collateral/quantity.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../domain/errors.js';
 import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
 import type { InTransaction, Repositories, Store } from '../../repositories/repositories.js';
-import { actorName } from '../audit.js';
+import { actorName, auditRow } from '../audit.js';
 import type { CreditLineService, RequestMeta } from '../creditLineService.js';
 
 export interface FillInput {
@@ -69,8 +69,11 @@ export class ExecutionService {
   async cancel(id: string, reason: string | undefined, meta: RequestMeta): Promise<RiskExecution> {
     const execution = await this.get(id);
     const now = this.clock();
-    const settled = await this.store.repos.riskExecutions.settle(id, { status: 'cancelled', fill: null, cancelReason: reason ?? `cancelled by ${actorName(meta)}`, at: now });
-    if (!settled) throw alreadySettled(execution);
+    await this.store.transaction(async (repos) => {
+      const settled = await repos.riskExecutions.settle(id, { status: 'cancelled', fill: null, cancelReason: reason ?? `cancelled by ${actorName(meta)}`, at: now });
+      if (!settled) throw alreadySettled((await repos.riskExecutions.findById(id)) ?? execution);
+      await repos.audit.append(auditRow(meta, 'risk_execution.cancel', { type: 'risk_execution', id }, { before: { status: 'pending' }, after: { status: 'cancelled', reason: reason ?? null } }, now));
+    });
     return this.get(id);
   }
 
@@ -101,7 +104,10 @@ export class ExecutionService {
         // liquidator's to take back after a liquidation. It is recorded, never lost.
         const actual = { ...fill, repaid, writtenOff, surplus: input.usdcAmount > repaid ? input.usdcAmount - repaid : 0n };
         await this.takeCollateral(repos, execution, input, line.updatedAt);
-        if (!(await repos.riskExecutions.settle(execution.id, { status: 'filled', fill: actual, cancelReason: null, at: line.updatedAt }))) throw alreadySettled(execution);
+        if (!(await repos.riskExecutions.settle(execution.id, { status: 'filled', fill: actual, cancelReason: null, at: line.updatedAt }))) {
+          // Another fill or a cancellation won the race; this transaction rolls back whole.
+          throw alreadySettled((await repos.riskExecutions.findById(execution.id)) ?? execution);
+        }
         settledExecution = { ...execution, status: 'filled', fill: actual, settledAt: line.updatedAt };
         await alsoWithin?.(repos, settledExecution);
       },

@@ -5,7 +5,8 @@ import type { AccountRiskState, CollateralPosition, RiskExecution, StopLossSetti
 import { effectiveRateBps } from '../../domain/collateral/yieldCushion.js';
 import { ConflictError } from '../../domain/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { Job, Repositories, Store } from '../../repositories/repositories.js';
+import type { DomainEvent, Job, Repositories, Store } from '../../repositories/repositories.js';
+import { formatAmount } from '../../domain/money.js';
 import { actorName } from '../audit.js';
 import type { RequestMeta } from '../creditLineService.js';
 import { WalletOwnership } from '../walletOwnership.js';
@@ -184,6 +185,7 @@ export class RiskEngine {
       const staleCodes = new Set(stalePrices(market, codes, now).map((s) => s.assetCode));
       const [states, stopLoss] = await Promise.all([repos.riskExecutions.riskStates(wallets), repos.riskExecutions.stopLossFor(wallets)]);
       const changed: AccountRiskState[] = [];
+      const events: Array<Omit<DomainEvent, 'seq'>> = [];
       const outcome: MonitorOutcome = { accounts: 0, bandChanges: 0, ordered: 0, cancelled: 0 };
       for (const wallet of wallets) {
         const account = accounts.get(wallet)!;
@@ -195,14 +197,18 @@ export class RiskEngine {
         if (previous?.band !== health.band || previous.healthFactorBps !== health.healthFactorBps) {
           changed.push({ walletAddress: wallet, band: health.band, healthFactorBps: health.healthFactorBps, updatedAt: now });
         }
-        if ((previous?.band ?? 'healthy') !== health.band) {
+        const before = previous?.band ?? 'healthy';
+        if (before !== health.band) {
           outcome.bandChanges++;
-          await this.bandChanged(repos, wallet, previous?.band ?? null, health, account.lineId, now);
+          events.push(bandChanged(wallet, previous?.band ?? null, health, account.lineId, now));
         }
+        // Orders exist only around the two acting bands: a healthy or warning account that was not in one needs no look.
+        if (!ACTING_BANDS.has(health.band) && !ACTING_BANDS.has(before)) continue;
         const acted = await this.act(repos, wallet, account.lineId, health, settings, market, now);
         outcome.ordered += acted.ordered;
         outcome.cancelled += acted.cancelled;
       }
+      await repos.events.appendMany(events);
       await repos.riskExecutions.putRiskStates(changed);
       return outcome;
     });
@@ -243,17 +249,6 @@ export class RiskEngine {
     return { ordered: 1, cancelled };
   }
 
-  private async bandChanged(repos: Repositories, wallet: string, from: HealthBand | null, health: AccountHealth, lineId: string | null, now: Date): Promise<void> {
-    await repos.events.append({
-      id: randomUUID(),
-      type: 'risk.band_changed',
-      aggregateType: 'risk_account',
-      aggregateId: wallet,
-      payload: { walletAddress: wallet, creditLineId: lineId, previousBand: from, band: health.band, healthFactorBps: health.healthFactorBps, debt: health.debt.toString() },
-      createdAt: now,
-    });
-  }
-
   private execution(wallet: string, lineId: string, plan: ExecutionPlan, trigger: 'monitor' | 'admin', createdBy: string, market: MarketSnapshot, now: Date): RiskExecution {
     const codes = plan.kind === 'bad_debt' ? plan.seizures.map((s) => s.assetCode) : [plan.assetCode];
     return {
@@ -272,6 +267,19 @@ export class RiskEngine {
       cancelReason: null,
     };
   }
+}
+
+const ACTING_BANDS = new Set<HealthBand>(['stop_loss', 'liquidatable']);
+
+function bandChanged(wallet: string, from: HealthBand | null, health: AccountHealth, lineId: string | null, now: Date): Omit<DomainEvent, 'seq'> {
+  return {
+    id: randomUUID(),
+    type: 'risk.band_changed',
+    aggregateType: 'risk_account',
+    aggregateId: wallet,
+    payload: { walletAddress: wallet, creditLineId: lineId, previousBand: from, band: health.band, healthFactorBps: health.healthFactorBps, debt: formatAmount(health.debt) },
+    createdAt: now,
+  };
 }
 
 /** A pending plan is overtaken when the new one is another kind, or its price has moved beyond the asset's slippage. */
