@@ -42,6 +42,8 @@ export interface CreditLineRepository {
   /** Throws ConflictError `duplicate_open_line` when the wallet already has a line that is not closed. */
   insert(line: CreditLine): Promise<void>;
   findById(id: string): Promise<CreditLine | null>;
+  /** The wallet's line that is not closed (a wallet has at most one), if any. */
+  findOpenByWallet(walletAddress: string): Promise<CreditLine | null>;
   /** Locks the row until the surrounding transaction ends; concurrent writers queue behind it. */
   findByIdForUpdate(id: string): Promise<CreditLine | null>;
   update(line: CreditLine): Promise<void>;

@@ -118,7 +118,7 @@ export class PageProjection {
           return change({ ...existing, ...terms, utilized: 0n, accruedInterest: 0n, lastAccrualAt: at }, 'credit_line.created', { reopened: true });
         }
         // Checked before writing: on PostgreSQL a failed INSERT would abort the whole page transaction.
-        const [openInDatabase] = (await this.repos.creditLines.list({ walletAddress: f.borrower }, { limit: 20 })).filter((l) => l.status !== 'closed');
+        const openInDatabase = await this.repos.creditLines.findOpenByWallet(f.borrower);
         if (openInDatabase) return parked(`the wallet already has an open database-ledger line ${openInDatabase.id}`);
         const created: CreditLine = {
           id: randomUUID(),

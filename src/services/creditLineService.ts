@@ -147,8 +147,7 @@ export class CreditLineService {
     if (!isAdmin) await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, input.walletAddress);
     // Answered before any evaluation: a wallet with a line learns that, not a provider outage. The unique index
     // still decides a race.
-    const existing = await this.store.repos.creditLines.list({ walletAddress: input.walletAddress }, { limit: 20 });
-    if (existing.some((l) => l.status !== 'closed')) throw duplicateOpenLine();
+    if (await this.store.repos.creditLines.findOpenByWallet(input.walletAddress)) throw duplicateOpenLine();
     const terms = await this.openingTerms(input, isAdmin);
     this.assertTerms(terms.creditLimit, terms.interestRateBps);
     const now = this.clock();
@@ -325,7 +324,7 @@ export class CreditLineService {
     const evaluation = await repos.riskEvaluations.findById(evaluationId);
     if (!evaluation) throw new NotFoundError('Risk evaluation', evaluationId);
     assertApplicable(evaluation, (await repos.riskEvaluations.latestForWallet(evaluation.walletAddress))?.id, this.clock());
-    const [open] = (await repos.creditLines.list({ walletAddress: evaluation.walletAddress }, { limit: 20 })).filter((l) => l.status !== 'closed');
+    const open = await repos.creditLines.findOpenByWallet(evaluation.walletAddress);
     if (!open) throw new ConflictError('no_open_line', 'The wallet has no open credit line to apply the evaluation to; open one instead');
 
     let rateConstraint: RateConstraint = 'none';

@@ -338,6 +338,15 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       expect((await store.repos.creditLines.findById(plain.id))?.collateralBacked).toBe(false);
     });
 
+    it('finds the wallet\'s line that is not closed, and nothing once it is closed', async () => {
+      const line = makeLine();
+      expect(await store.repos.creditLines.findOpenByWallet(line.walletAddress)).toBeNull();
+      await store.repos.creditLines.insert(line);
+      expect((await store.repos.creditLines.findOpenByWallet(line.walletAddress))?.id).toBe(line.id);
+      await store.repos.creditLines.update({ ...line, status: 'closed', updatedAt: minutes(1) });
+      expect(await store.repos.creditLines.findOpenByWallet(line.walletAddress)).toBeNull();
+    });
+
     it('collateral backing is fixed when the line opens: update leaves it as it was', async () => {
       const backed = makeLine({ collateralBacked: true });
       const plain = makeLine();

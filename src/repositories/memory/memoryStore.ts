@@ -157,6 +157,7 @@ function repositoriesOver(current: () => State): Repositories {
       },
       findById: async (id) => structuredClone(current().lines.get(id) ?? null),
       findByIdForUpdate: async (id) => structuredClone(current().lines.get(id) ?? null),
+      findOpenByWallet: async (walletAddress) => structuredClone([...current().lines.values()].find((l) => l.walletAddress === walletAddress && l.status !== 'closed') ?? null),
       async update(line) {
         if (line.status !== 'closed') {
           for (const other of current().lines.values()) {

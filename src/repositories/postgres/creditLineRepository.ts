@@ -83,6 +83,11 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
     return rows[0] ? toLine(rows[0]) : null;
   }
 
+  async findOpenByWallet(walletAddress: string): Promise<CreditLine | null> {
+    const { rows } = await this.db.query<CreditLineRow>(`SELECT ${COLUMNS} FROM credit_lines WHERE wallet_address = $1 AND status <> 'closed' LIMIT 1`, [walletAddress]);
+    return rows[0] ? toLine(rows[0]) : null;
+  }
+
   async findByIdForUpdate(id: string): Promise<CreditLine | null> {
     const { rows } = await this.db.query<CreditLineRow>(`SELECT ${COLUMNS} FROM credit_lines WHERE id = $1 FOR UPDATE`, [id]);
     return rows[0] ? toLine(rows[0]) : null;

@@ -38,7 +38,7 @@ export class CardCreditService {
     if (view.health.collateralLimit <= 0n) {
       throw new UnprocessableError('no_collateral', 'The wallet has no collateral to issue credit against; deposit some first');
     }
-    const [open] = (await this.store.repos.creditLines.list({ walletAddress }, { limit: 20 })).filter((l) => l.status !== 'closed');
+    const open = await this.store.repos.creditLines.findOpenByWallet(walletAddress);
     if (!open) {
       const line = await this.creditLines.open({ walletAddress, creditLimit: requestedLimit, collateralBacked: true }, meta);
       return { credit: await this.credit(line.id, meta), opened: true };

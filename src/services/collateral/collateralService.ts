@@ -145,7 +145,8 @@ export class CollateralService {
   async viewWithin(repos: Repositories, walletAddress: string, now: Date): Promise<CollateralView> {
     const positions = await repos.collateralPositions.listByWallet(walletAddress);
     const market = await loadMarket(repos, positions.map((p) => p.assetCode));
-    const line = (await repos.creditLines.list({ walletAddress }, { limit: 20 })).find((l) => l.collateralBacked && l.status !== 'closed') ?? null;
+    const open = await repos.creditLines.findOpenByWallet(walletAddress);
+    const line = open?.collateralBacked ? open : null;
     const projected = positions.map((p) => (market.params.has(p.assetCode) ? withYieldTo(p, market.params.get(p.assetCode)!.params.yieldAprBps, now).position : p));
     return {
       walletAddress,
@@ -158,8 +159,8 @@ export class CollateralService {
   }
 
   private async lockCardLine(repos: Repositories, walletAddress: string): Promise<CreditLine | null> {
-    const line = (await repos.creditLines.list({ walletAddress }, { limit: 20 })).find((l) => l.collateralBacked && l.status !== 'closed');
-    return line ? repos.creditLines.findByIdForUpdate(line.id) : null;
+    const line = await repos.creditLines.findOpenByWallet(walletAddress);
+    return line?.collateralBacked ? repos.creditLines.findByIdForUpdate(line.id) : null;
   }
 
   /** Writes the yield accrued since the checkpoint into the position (a `yield` movement), before it changes. */
