@@ -11,6 +11,7 @@ import { routeTable } from '../../src/app.js';
 import { EVENT_TYPES } from '../../src/domain/eventCatalog.js';
 import { generateSecret } from '../../src/webhooks/signing.js';
 import { toOpenApiPath, type HttpMethod, type RouteDefinition } from '../../src/http/route.js';
+import type { CollateralAssetRepository, Repositories, Store } from '../../src/repositories/repositories.js';
 import { admin, client, createTestApp, type TestApp } from '../support/app.js';
 import { STORAGE_KINDS } from '../support/databases.js';
 import {
@@ -61,6 +62,25 @@ const EVALUATE = '/api/risk/evaluate';
 const EVALUATION = '/api/risk/evaluations/:id';
 const RISK_HISTORY = '/api/risk/wallet/:walletAddress/history';
 const APPLY = '/api/risk/evaluations/:id/apply';
+const ASSETS = '/api/collateral/assets';
+const ASSET = '/api/collateral/assets/:code';
+const ASSET_PARAMS = '/api/collateral/assets/:code/params';
+const PRICES = '/api/collateral/assets/:code/prices';
+const DEPOSIT = '/api/collateral/deposit';
+const WITHDRAW = '/api/collateral/withdraw';
+const WALLET_COLLATERAL = '/api/collateral/wallet/:walletAddress';
+const POSITION = '/api/collateral/:id';
+const ISSUE = '/api/credit/issue';
+const CARD_CREDIT = '/api/credit/:id';
+const USER_CARD_CREDIT = '/api/credit/user/:userId';
+const ASSESSMENT = '/api/risk/assessment/:accountId';
+const STOP_LOSS = '/api/risk/stop-loss';
+const WALLET_STOP_LOSS = '/api/risk/stop-loss/:walletAddress';
+const LIQUIDATION = '/api/risk/liquidation';
+const EXECUTIONS = '/api/risk/executions';
+const EXECUTION = '/api/risk/executions/:id';
+const FILL = '/api/risk/executions/:id/fill';
+const CANCEL = '/api/risk/executions/:id/cancel';
 const UNKNOWN_LINE = '00000000-0000-4000-8000-000000000000';
 const TOO_BIG = 'x'.repeat(101 * 1024);
 
@@ -168,6 +188,50 @@ async function startScoringService() {
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/**
+ * Holds the first call of `service[method]` until a retry with the same Idempotency-Key has been answered, so the
+ * retry meets the first request still running.
+ */
+async function retriedWhileRunning(service: object, method: string, send: () => Promise<Response>): Promise<{ first: Response; retry: Response }> {
+  const target = service as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const original = target[method]!.bind(service);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const started = new Promise<void>((resolve) => (entered = resolve));
+  vi.spyOn(target, method).mockImplementationOnce(async (...args: unknown[]) => {
+    entered();
+    await gate;
+    return original(...args);
+  });
+  const first = send();
+  await started;
+  const retry = await send();
+  release();
+  return { first: await first, retry };
+}
+
+/** The next transaction reads every asset's parameters one version behind: as if another change had just won the race. */
+function readParamsOneVersionBehind(store: Store): void {
+  const transaction = store.transaction.bind(store);
+  const behind = (assets: CollateralAssetRepository): CollateralAssetRepository => {
+    const stale = Object.create(assets) as CollateralAssetRepository;
+    stale.currentParams = async (codes) => new Map([...(await assets.currentParams(codes))].map(([code, v]) => [code, { ...v, version: v.version - 1 }]));
+    return stale;
+  };
+  vi.spyOn(store, 'transaction').mockImplementationOnce(<T>(work: (repos: Repositories) => Promise<T>) =>
+    transaction((repos) => work({ ...repos, collateralAssets: behind(repos.collateralAssets) })),
+  );
+}
+
+/** A decimal string of `decimals` places plus or minus base units ("1.5000000", 7, 1 -> "1.5000001"). */
+function plusUnits(value: string, decimals: number, units: bigint): string {
+  const [whole = '0', fraction = ''] = value.split('.');
+  const total = BigInt(whole + fraction.padEnd(decimals, '0')) + units;
+  const text = total.toString().padStart(decimals + 1, '0');
+  return decimals === 0 ? text : `${text.slice(0, -decimals)}.${text.slice(-decimals)}`;
 }
 
 /** Standard Webhooks verification, as a subscriber's library does it: throws unless a signature matches `secret`. */
@@ -288,7 +352,13 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
   });
 
   it('declares the webhook payloads subscribers receive, with examples that match them', () => {
-    expect(specWebhooks().map((w) => `${w.method} ${w.name}`).sort()).toEqual(['post chainEvent', 'post creditLineEvent', 'post riskEvent', 'post webhookEndpointEvent']);
+    expect(specWebhooks().map((w) => `${w.method} ${w.name}`).sort()).toEqual([
+      'post chainEvent',
+      'post collateralEvent',
+      'post creditLineEvent',
+      'post riskEvent',
+      'post webhookEndpointEvent',
+    ]);
     for (const { name, operation } of specWebhooks()) {
       const media = (deref(operation.requestBody).content as Record<string, { schema: unknown; examples?: Record<string, { value: unknown }> }>)['application/json']!;
       const validate = compileSchema(media.schema);
@@ -299,7 +369,7 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
     // The event types an endpoint may subscribe to are exactly the catalog's, and each payload covers its share.
     const eventTypes = (spec.components.schemas.EventType as { enum: string[] }).enum;
     expect([...eventTypes].sort()).toEqual([...EVENT_TYPES].sort());
-    const payloadTypes = ['CreditLineWebhookEvent', 'RiskWebhookEvent', 'WebhookEndpointEvent', 'ChainWebhookEvent'].flatMap(
+    const payloadTypes = ['CreditLineWebhookEvent', 'RiskWebhookEvent', 'WebhookEndpointEvent', 'ChainWebhookEvent', 'CollateralWebhookEvent'].flatMap(
       (name) => ((spec.components.schemas[name] as { properties: { type: { enum: string[] } } }).properties.type.enum),
     );
     expect(payloadTypes.sort()).toEqual([...EVENT_TYPES].sort());
@@ -319,6 +389,21 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
     expect(wallet(Keypair.random().publicKey())).toBe(true);
     expect(wallet(randomContract())).toBe(true);
     expect(wallet('not-a-wallet')).toBe(false);
+  });
+
+  it('describes collateral quantities in the asset\'s decimals, prices with 14 decimals and health in basis points', () => {
+    const quantityIn = compileSchema({ $ref: '#/components/schemas/AssetQuantityInput' });
+    for (const ok of ['10000', '0.5', '1.123456789012345678']) expect(quantityIn(ok), ok).toBe(true);
+    for (const bad of [10_000, '-1', '1e5', '.5', '1.1234567890123456789', '']) expect(quantityIn(bad), String(bad)).toBe(false);
+    const priceIn = compileSchema({ $ref: '#/components/schemas/PriceInput' });
+    expect(['0.12', '65000', '0.00000000000001'].map((v) => priceIn(v))).toEqual([true, true, true]);
+    expect(['0.123456789012345', 0.12, '-0.12'].map((v) => priceIn(v))).toEqual([false, false, false]);
+    const price = compileSchema({ $ref: '#/components/schemas/Price' });
+    expect([price('0.12000000000000'), price('0.12'), price('0.1200000')]).toEqual([true, false, false]);
+    const health = compileSchema({ $ref: '#/components/schemas/HealthFactorBps' });
+    expect([10_500, null, 10.5, -1].map((v) => health(v))).toEqual([true, true, false, false]);
+    const band = compileSchema({ $ref: '#/components/schemas/HealthBand' });
+    expect(['healthy', 'warning', 'stop_loss', 'liquidatable', 'underwater'].map((v) => band(v))).toEqual([true, true, true, true, false]);
   });
 
   it('fails when a response does not match the spec', () => {
@@ -1808,6 +1893,621 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
       await receiver.close();
       await chainApp.close();
       await devnet.stop();
+    }
+  });
+
+  it('keeps collateral, issues card credit against it and runs the risk engine, every response as documented', async () => {
+    const scoring = await startScoringService();
+    const receiver = await startReceiver();
+    // Whole seconds near the real time (SEP-10 challenges carry real-time bounds); the app reads only this clock.
+    let now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const tick = (seconds: number) => (now = new Date(now.getTime() + seconds * 1000));
+    // The external provider scores 70 (band B: 5,000 at 1,200 bps) unless told otherwise, and can fail or stall.
+    const collateralApp = await createTestApp(
+      kind,
+      { WALLET_AUTH: 'required', RISK_PROVIDER: 'external', RISK_PROVIDER_URL: scoring.url, RISK_PROVIDER_TIMEOUT_MS: '250' },
+      { clock: () => now },
+    );
+    try {
+      const { call } = apiFor(collateralApp.app, api.seen);
+      const { riskEngine, webhooks, collateral } = collateralApp.container.services;
+      const monitor = async () => {
+        while ((await riskEngine.runQueued('spec-monitor')) > 0);
+      };
+      const price = async (code: string, value: string) => {
+        const posted = await call('post', PRICES, { code }, (r) => r.set(admin).send({ price: value }));
+        expect(posted.status).toBe(201);
+        // The observation queued one re-pricing run; the monitor worker takes it.
+        await monitor();
+      };
+      const collateralEvents = ['collateral.deposited', 'collateral.withdrawn', 'risk.band_changed', 'stop_loss.executed', 'liquidation.executed', 'liquidation.bad_debt'];
+      expect((await call('post', WEBHOOKS, {}, (r) => r.set(admin).send({ url: receiver.url, eventTypes: collateralEvents }))).status).toBe(201);
+
+      const sessions = async () => {
+        const keys = Keypair.random();
+        return { wallet: keys.publicKey(), headers: (await signIn(call, keys)).headers };
+      };
+      const owner = await sessions(); // stop-loss on: sells at -10 %, then bad debt
+      const exposed = await sessions(); // no stop-loss: liquidated at -20 %
+      const repaid = await sessions(); // repays and withdraws while its stop-loss order waits
+      const btc = await sessions(); // holds the other asset: withdrawals against a limit and a health factor
+      const other = await sessions(); // provider failures, a declined evaluation, a line that is not collateral-backed
+      const { headers: asStranger } = await signIn(call, Keypair.random());
+
+      // --- collateral assets (admin) -----------------------------------------------------------------------------
+      // kBps 0: no volatility adjustment, so XLM lends at its static 75 % (the numbers of reference C.4).
+      const xlm = { code: 'XLM', decimals: 7, priceSource: { kind: 'manual' }, params: { kBps: 0, closeFactorBps: 10_000 } };
+      expect((await call('post', ASSETS, {}, (r) => r.send(xlm))).status).toBe(401);
+      expect((await call('post', ASSETS, {}, (r) => r.set(client).send(xlm))).body.error.code).toBe('admin_required');
+      const invalidAsset = await call('post', ASSETS, {}, (r) => r.set(admin).send({ code: 'xlm', decimals: 19, priceSource: { kind: 'manual' }, colour: 'blue' }));
+      expect(invalidAsset.status).toBe(400);
+      expect(invalidAsset.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(['code', 'colour', 'decimals']);
+      expect((await call('post', ASSETS, {}, (r) => r.set(admin).send({ ...xlm, priceSource: { kind: 'oracle' } }))).status).toBe(400);
+      const unsound = await call('post', ASSETS, {}, (r) => r.set(admin).send({ ...xlm, params: { baseLtvBps: 9_000 } }));
+      expect(unsound.status).toBe(400);
+      expect(unsound.body.error.details).toEqual([expect.objectContaining({ field: 'params.baseLtvBps', rule: 'below_liquidation_threshold' })]);
+      expect((await call('post', ASSETS, {}, (r) => r.set(admin).set('idempotency-key', 'has a space').send(xlm))).status).toBe(400);
+      expect((await call('post', ASSETS, {}, (r) => r.set(admin).set('content-type', 'text/plain').send('XLM'))).status).toBe(415);
+      expect((await call('post', ASSETS, {}, (r) => r.set(admin).send({ ...xlm, pad: TOO_BIG }))).status).toBe(413);
+      const created = await call('post', ASSETS, {}, (r) => r.set(admin).set('idempotency-key', 'asset-xlm').send(xlm));
+      expect(created.status).toBe(201);
+      expect(created.body.data).toMatchObject({
+        code: 'XLM',
+        decimals: 7,
+        priceSource: { kind: 'manual' },
+        paramsVersion: 1,
+        params: { baseLtvBps: 7_500, liquidationThresholdBps: 8_500, kBps: 0, closeFactorBps: 10_000, stopLossTriggerHfBps: 10_200, targetHfBps: 10_500, maxPriceAgeSeconds: 300 },
+        paramsHistory: [{ version: 1, createdBy: expect.stringMatching(/^admin:/) }],
+        price: null,
+        volatility: { sigma7dBps: null, sigma30dBps: null, computedAt: null },
+      });
+      const createReplayed = await call('post', ASSETS, {}, (r) => r.set(admin).set('idempotency-key', 'asset-xlm').send(xlm));
+      expect(createReplayed.headers['idempotency-replayed']).toBe('true');
+      expect(createReplayed.body).toEqual(created.body);
+      expect((await call('post', ASSETS, {}, (r) => r.set(admin).set('idempotency-key', 'asset-xlm').send({ ...xlm, decimals: 6 }))).body.error.code).toBe('idempotency_key_reused');
+      const taken = await call('post', ASSETS, {}, (r) => r.set(admin).send(xlm));
+      expect(taken.status).toBe(409);
+      expect(taken.body.error.code).toBe('asset_exists');
+      // BTC lends at 80 % of an 85 % threshold: a withdrawal can keep the limit yet leave the account less than healthy.
+      const btcAsset = { code: 'BTC', decimals: 8, priceSource: { kind: 'manual' }, params: { kBps: 0, baseLtvBps: 8_000, yieldAprBps: 300 } };
+      expect((await call('post', ASSETS, {}, (r) => r.set(admin).send(btcAsset))).status).toBe(201);
+      const reflector = { kind: 'reflector', contractId: randomContract(), asset: { other: 'RFL' } };
+      expect((await call('post', ASSETS, {}, (r) => r.set(admin).send({ code: 'RFL', decimals: 7, priceSource: reflector }))).body.data.priceSource).toEqual(reflector);
+      const horizon = { kind: 'horizon', base: 'native', counter: { code: 'USDC', issuer: Keypair.random().publicKey() } };
+      expect((await call('post', ASSETS, {}, (r) => r.set(admin).send({ code: 'HZN', decimals: 7, priceSource: horizon }))).body.data.priceSource).toEqual(horizon);
+
+      const assets = await call('get', ASSETS, {}, (r) => r.set(client));
+      expect(assets.status).toBe(200);
+      expect(assets.body.data.items.map((a: { code: string; paramsHistory: unknown[] }) => [a.code, a.paramsHistory.length])).toEqual([
+        ['BTC', 0],
+        ['HZN', 0],
+        ['RFL', 0],
+        ['XLM', 0],
+      ]);
+      expect((await call('get', ASSETS)).status).toBe(401);
+      expect((await call('get', ASSET, { code: 'XLM' }, (r) => r.set(client))).body.data).toEqual(created.body.data);
+      expect((await call('get', ASSET, { code: 'xlm' }, (r) => r.set(client))).status).toBe(400);
+      const unknownAsset = await call('get', ASSET, { code: 'NOPE' }, (r) => r.set(client));
+      expect(unknownAsset.status).toBe(404);
+      expect(unknownAsset.body.error.details).toEqual({ resource: 'Collateral asset' });
+      expect((await call('get', ASSET, { code: 'XLM' })).status).toBe(401);
+
+      // --- versioned parameters ----------------------------------------------------------------------------------
+      const patched = await call('patch', ASSET_PARAMS, { code: 'XLM' }, (r) => r.set(admin).send({ protocolFeeShareBps: 2_500 }));
+      expect(patched.status).toBe(200);
+      expect(patched.body.data).toMatchObject({ paramsVersion: 2, params: { protocolFeeShareBps: 2_500, kBps: 0 } });
+      expect(patched.body.data.paramsHistory.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+      expect((await call('patch', ASSET_PARAMS, { code: 'XLM' }, (r) => r.set(admin).send({}))).body.error.details[0].rule).toBe('at_least_one');
+      const unsoundChange = await call('patch', ASSET_PARAMS, { code: 'XLM' }, (r) => r.set(admin).send({ targetHfBps: 10_100 }));
+      expect(unsoundChange.status).toBe(400);
+      expect(unsoundChange.body.error.details).toEqual([expect.objectContaining({ field: 'params.targetHfBps', rule: 'above_stop_loss_trigger' })]);
+      for (const body of [{ kBps: -1 }, { maxSlippageBps: 5_001 }, { colour: 'blue' }, { horizonDays: '30' }]) {
+        expect((await call('patch', ASSET_PARAMS, { code: 'XLM' }, (r) => r.set(admin).send(body))).status, JSON.stringify(body)).toBe(400);
+      }
+      expect((await call('patch', ASSET_PARAMS, { code: 'xlm' }, (r) => r.set(admin).send({ kBps: 0 }))).status).toBe(400);
+      expect((await call('patch', ASSET_PARAMS, { code: 'NOPE' }, (r) => r.set(admin).send({ kBps: 0 }))).status).toBe(404);
+      expect((await call('patch', ASSET_PARAMS, { code: 'XLM' }, (r) => r.set(client).send({ kBps: 0 }))).status).toBe(403);
+      expect((await call('patch', ASSET_PARAMS, { code: 'XLM' }, (r) => r.send({ kBps: 0 }))).status).toBe(401);
+      expect((await call('patch', ASSET_PARAMS, { code: 'XLM' }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('patch', ASSET_PARAMS, { code: 'XLM' }, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+      readParamsOneVersionBehind(collateralApp.container.store);
+      const lostRace = await call('patch', ASSET_PARAMS, { code: 'XLM' }, (r) => r.set(admin).send({ maxSlippageBps: 100 }));
+      expect(lostRace.status).toBe(409);
+      expect(lostRace.body.error.code).toBe('params_version_conflict');
+      expect((await call('get', ASSET, { code: 'XLM' }, (r) => r.set(admin))).body.data.paramsVersion).toBe(2);
+
+      // --- prices -------------------------------------------------------------------------------------------------
+      expect((await call('post', PRICES, { code: 'XLM' }, (r) => r.send({ price: '0.12' }))).status).toBe(401);
+      expect((await call('post', PRICES, { code: 'XLM' }, (r) => r.set(client).send({ price: '0.12' }))).status).toBe(403);
+      for (const body of [{ price: 0.12 }, { price: '0' }, { price: '0.123456789012345' }, { price: '1', observedAt: 'yesterday' }, { price: '1', source: 'me' }, {}]) {
+        expect((await call('post', PRICES, { code: 'XLM' }, (r) => r.set(admin).send(body))).status, JSON.stringify(body)).toBe(400);
+      }
+      expect((await call('post', PRICES, { code: 'xlm' }, (r) => r.set(admin).send({ price: '1' }))).status).toBe(400);
+      expect((await call('post', PRICES, { code: 'NOPE' }, (r) => r.set(admin).send({ price: '1' }))).body.error.details).toEqual({ resource: 'Collateral asset' });
+      const fed = await call('post', PRICES, { code: 'RFL' }, (r) => r.set(admin).send({ price: '1' }));
+      expect(fed.status).toBe(409);
+      expect(fed.body.error.code).toBe('price_source_not_manual');
+      const future = await call('post', PRICES, { code: 'XLM' }, (r) => r.set(admin).send({ price: '0.12', observedAt: new Date(now.getTime() + 60_000).toISOString() }));
+      expect(future.status).toBe(422);
+      expect(future.body.error.code).toBe('price_in_future');
+      expect((await call('post', PRICES, { code: 'XLM' }, (r) => r.set(admin).set('content-type', 'text/plain').send('0.12'))).status).toBe(415);
+      expect((await call('post', PRICES, { code: 'XLM' }, (r) => r.set(admin).send({ price: TOO_BIG }))).status).toBe(413);
+      const posted = await call('post', PRICES, { code: 'XLM' }, (r) => r.set(admin).set('idempotency-key', 'price-xlm-1').send({ price: '0.12' }));
+      expect(posted.status).toBe(201);
+      expect(posted.body.data).toEqual({ assetCode: 'XLM', price: '0.12000000000000', source: 'manual', observedAt: now.toISOString(), recordedAt: now.toISOString() });
+      const priceReplayed = await call('post', PRICES, { code: 'XLM' }, (r) => r.set(admin).set('idempotency-key', 'price-xlm-1').send({ price: '0.12' }));
+      expect(priceReplayed.headers['idempotency-replayed']).toBe('true');
+      expect((await call('post', PRICES, { code: 'XLM' }, (r) => r.set(admin).set('idempotency-key', 'price-xlm-1').send({ price: '0.13' }))).status).toBe(422);
+      // A late observation is recorded as of when it was observed.
+      const late = await call('post', PRICES, { code: 'BTC' }, (r) => r.set(admin).send({ price: '1000', observedAt: new Date(now.getTime() - 10_000).toISOString() }));
+      expect(late.body.data).toMatchObject({ price: '1000.00000000000000', observedAt: new Date(now.getTime() - 10_000).toISOString(), recordedAt: now.toISOString() });
+      await monitor();
+
+      // --- deposits ---------------------------------------------------------------------------------------------------
+      const move = (route: string, who: { wallet: string; headers: Record<string, string> }, asset: string, amount: string) =>
+        call('post', route, {}, (r) => r.set(who.headers).send({ walletAddress: who.wallet, asset, amount }));
+      const depositBody = { walletAddress: owner.wallet, asset: 'XLM', amount: '10000' };
+      expect((await call('post', DEPOSIT, {}, (r) => r.send(depositBody))).status).toBe(401);
+      expect((await call('post', DEPOSIT, {}, (r) => r.set(client).send(depositBody))).body.error.code).toBe('wallet_auth_required');
+      expect((await call('post', DEPOSIT, {}, (r) => r.set(asStranger).send(depositBody))).body.error.code).toBe('wallet_forbidden');
+      for (const body of [{ ...depositBody, amount: 10_000 }, { ...depositBody, walletAddress: 'GNOTAWALLET' }, { ...depositBody, asset: 'xlm' }, { ...depositBody, memo: 'x' }]) {
+        expect((await call('post', DEPOSIT, {}, (r) => r.set(owner.headers).send(body))).status, JSON.stringify(body)).toBe(400);
+      }
+      const tooPrecise = await move(DEPOSIT, owner, 'XLM', '1.12345678');
+      expect(tooPrecise.status).toBe(400);
+      expect(tooPrecise.body.error.details).toEqual([expect.objectContaining({ field: 'amount', rule: 'max_decimals' })]);
+      expect((await move(DEPOSIT, owner, 'XLM', '0')).body.error.details[0].rule).toBe('positive');
+      expect((await move(DEPOSIT, owner, 'NOPE', '1')).body.error.details).toEqual({ resource: 'Collateral asset' });
+      expect((await call('post', DEPOSIT, {}, (r) => r.set(owner.headers).set('content-type', 'text/plain').send('10000'))).status).toBe(415);
+      expect((await call('post', DEPOSIT, {}, (r) => r.set(owner.headers).send({ ...depositBody, pad: TOO_BIG }))).status).toBe(413);
+      const deposited = await call('post', DEPOSIT, {}, (r) => r.set(owner.headers).set('idempotency-key', `deposit-${owner.wallet}`).send(depositBody));
+      expect(deposited.status).toBe(200);
+      expect(deposited.body.data.position).toMatchObject({
+        walletAddress: owner.wallet,
+        assetCode: 'XLM',
+        quantity: '10000.0000000',
+        yieldEarned: '0.0000000',
+        price: { price: '0.12000000000000', source: 'manual' },
+        value: '1200.0000000',
+        adjustedLtvBps: 7_500,
+        borrowLimit: '900.0000000',
+      });
+      expect(deposited.body.data.collateral).toMatchObject({ totalValue: '1200.0000000', collateralLimit: '900.0000000', debt: '0.0000000', healthFactorBps: null, band: 'healthy', stalePrices: [] });
+      const depositReplayed = await call('post', DEPOSIT, {}, (r) => r.set(owner.headers).set('idempotency-key', `deposit-${owner.wallet}`).send(depositBody));
+      expect(depositReplayed.headers['idempotency-replayed']).toBe('true');
+      expect(depositReplayed.body).toEqual(deposited.body);
+      expect((await call('post', DEPOSIT, {}, (r) => r.set(owner.headers).set('idempotency-key', `deposit-${owner.wallet}`).send({ ...depositBody, amount: '1' }))).status).toBe(422);
+      const slowDeposit = await retriedWhileRunning(collateral, 'deposit', () =>
+        call('post', DEPOSIT, {}, (r) => r.set(exposed.headers).set('idempotency-key', 'slow-deposit').send({ walletAddress: exposed.wallet, asset: 'XLM', amount: '10000' })),
+      );
+      expect(slowDeposit.retry.status).toBe(409);
+      expect(slowDeposit.retry.body.error.code).toBe('idempotency_request_in_flight');
+      expect(slowDeposit.first.status).toBe(200);
+      expect((await move(DEPOSIT, repaid, 'XLM', '10000')).status).toBe(200);
+      expect((await move(DEPOSIT, other, 'XLM', '1000')).status).toBe(200);
+      expect((await move(DEPOSIT, btc, 'BTC', '1')).body.data.position).toMatchObject({ quantity: '1.00000000', yieldAprBps: 300, value: '1000.0000000', borrowLimit: '800.0000000' });
+
+      // --- reading collateral ---------------------------------------------------------------------------------------------
+      const ownCollateral = await call('get', WALLET_COLLATERAL, { walletAddress: owner.wallet }, (r) => r.set(owner.headers));
+      expect(ownCollateral.status).toBe(200);
+      expect(ownCollateral.body.data).toEqual(deposited.body.data.collateral);
+      expect((await call('get', WALLET_COLLATERAL, { walletAddress: Keypair.random().publicKey() }, (r) => r.set(client))).body.data).toMatchObject({
+        positions: [],
+        totalValue: '0.0000000',
+        band: 'healthy',
+      });
+      expect((await call('get', WALLET_COLLATERAL, { walletAddress: owner.wallet }, (r) => r.set(asStranger))).status).toBe(403);
+      expect((await call('get', WALLET_COLLATERAL, { walletAddress: 'GNOTAWALLET' }, (r) => r.set(client))).status).toBe(400);
+      expect((await call('get', WALLET_COLLATERAL, { walletAddress: owner.wallet })).status).toBe(401);
+      const positionId = deposited.body.data.position.id as string;
+      const position = await call('get', POSITION, { id: positionId }, (r) => r.set(owner.headers));
+      expect(position.status).toBe(200);
+      expect(position.body.data).toEqual(deposited.body.data);
+      expect((await call('get', POSITION, { id: positionId }, (r) => r.set(asStranger))).status).toBe(403);
+      const unknownPosition = await call('get', POSITION, { id: UNKNOWN_LINE }, (r) => r.set(client));
+      expect(unknownPosition.status).toBe(404);
+      expect(unknownPosition.body.error.details).toEqual({ resource: 'Collateral position' });
+      expect((await call('get', POSITION, { id: 'nope' }, (r) => r.set(client))).status).toBe(400);
+      expect((await call('get', POSITION, { id: positionId })).status).toBe(401);
+
+      // --- issuing card credit ----------------------------------------------------------------------------------------------
+      expect((await call('post', ISSUE, {}, (r) => r.send({ walletAddress: owner.wallet }))).status).toBe(401);
+      expect((await call('post', ISSUE, {}, (r) => r.set(client).send({ walletAddress: owner.wallet }))).body.error.code).toBe('wallet_auth_required');
+      expect((await call('post', ISSUE, {}, (r) => r.set(asStranger).send({ walletAddress: owner.wallet }))).body.error.code).toBe('wallet_forbidden');
+      for (const body of [{ walletAddress: 'GNOTAWALLET' }, { walletAddress: owner.wallet, creditLimit: 1000 }, { walletAddress: owner.wallet, creditLimit: '0' }, { walletAddress: owner.wallet, card: 'gold' }]) {
+        expect((await call('post', ISSUE, {}, (r) => r.set(owner.headers).send(body))).status, JSON.stringify(body)).toBe(400);
+      }
+      const nothing = await call('post', ISSUE, {}, (r) => r.set(client).send({ walletAddress: Keypair.random().publicKey() }));
+      expect(nothing.status).toBe(422);
+      expect(nothing.body.error.code).toBe('no_collateral');
+      const aboveOffer = await call('post', ISSUE, {}, (r) => r.set(owner.headers).send({ walletAddress: owner.wallet, creditLimit: '5000.0000001' }));
+      expect(aboveOffer.status).toBe(422);
+      expect(aboveOffer.body.error).toMatchObject({ code: 'credit_limit_above_offer', details: { offeredCreditLimit: '5000.0000000' } });
+      expect((await call('post', ISSUE, {}, (r) => r.set(owner.headers).set('content-type', 'text/plain').send(owner.wallet))).status).toBe(415);
+      expect((await call('post', ISSUE, {}, (r) => r.set(owner.headers).send({ walletAddress: owner.wallet, pad: TOO_BIG }))).status).toBe(413);
+      const issueBody = { walletAddress: owner.wallet, creditLimit: '1000' };
+      const issued = await call('post', ISSUE, {}, (r) => r.set(owner.headers).set('idempotency-key', `issue-${owner.wallet}`).send(issueBody));
+      expect(issued.status).toBe(201);
+      expect(issued.body.data).toMatchObject({
+        opened: true,
+        creditLine: { walletAddress: owner.wallet, collateralBacked: true, creditLimit: '1000.0000000', interestRateBps: 1_200, riskScore: 30, status: 'active' },
+        limits: { creditLimit: '1000.0000000', collateralLimit: '900.0000000', productCap: '100000.0000000', effectiveLimit: '900.0000000', available: '900.0000000' },
+        collateral: { walletAddress: owner.wallet, collateralLimit: '900.0000000' },
+      });
+      const ownerLine = issued.body.data.creditLine.id as string;
+      const issueReplayed = await call('post', ISSUE, {}, (r) => r.set(owner.headers).set('idempotency-key', `issue-${owner.wallet}`).send(issueBody));
+      expect(issueReplayed.status).toBe(201);
+      expect(issueReplayed.headers['idempotency-replayed']).toBe('true');
+      expect((await call('post', ISSUE, {}, (r) => r.set(owner.headers).set('idempotency-key', `issue-${owner.wallet}`).send({ ...issueBody, creditLimit: '999' }))).body.error.code).toBe(
+        'idempotency_key_reused',
+      );
+      // Issuing again raises the line to the evaluation's offer; the collateral still limits what can be drawn.
+      const raised = await call('post', ISSUE, {}, (r) => r.set(owner.headers).send({ walletAddress: owner.wallet }));
+      expect(raised.status).toBe(200);
+      expect(raised.body.data).toMatchObject({ opened: false, creditLine: { id: ownerLine, creditLimit: '5000.0000000' }, limits: { effectiveLimit: '900.0000000' } });
+      // Nothing to raise: an API key alone gets the line as it is.
+      expect((await call('post', ISSUE, {}, (r) => r.set(client).send({ walletAddress: owner.wallet }))).body.data).toMatchObject({ opened: false, creditLine: { creditLimit: '5000.0000000' } });
+      for (const who of [exposed, repaid]) expect((await call('post', ISSUE, {}, (r) => r.set(who.headers).send({ walletAddress: who.wallet }))).status).toBe(201);
+      const btcIssued = await call('post', ISSUE, {}, (r) => r.set(btc.headers).send({ walletAddress: btc.wallet }));
+      expect(btcIssued.body.data.limits).toMatchObject({ collateralLimit: '800.0000000', effectiveLimit: '800.0000000' });
+
+      // the provider fails, stalls, then declines; a line that is not collateral-backed is in the way
+      scoring.answer(other.wallet, { status: 500 });
+      const failed = await call('post', ISSUE, {}, (r) => r.set(other.headers).send({ walletAddress: other.wallet }));
+      expect(failed.status).toBe(502);
+      expect(failed.body.error.code).toBe('risk_provider_error');
+      scoring.answer(other.wallet, 'stall');
+      const stalled = await call('post', ISSUE, {}, (r) => r.set(other.headers).send({ walletAddress: other.wallet }));
+      expect(stalled.status).toBe(504);
+      expect(stalled.body.error.code).toBe('risk_provider_timeout');
+      scoring.answer(other.wallet, { body: { score: 20 } });
+      const declined = await call('post', ISSUE, {}, (r) => r.set(other.headers).send({ walletAddress: other.wallet }));
+      expect(declined.status).toBe(422);
+      expect(declined.body.error).toMatchObject({ code: 'credit_declined', details: { score: 20 } });
+      const plain = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: other.wallet, creditLimit: '100', interestRateBps: 500 }));
+      expect(plain.body.data.collateralBacked).toBe(false);
+      const notCard = await call('post', ISSUE, {}, (r) => r.set(client).send({ walletAddress: other.wallet }));
+      expect(notCard.status).toBe(409);
+      expect(notCard.body.error).toMatchObject({ code: 'line_not_collateral_backed', details: { creditLineId: plain.body.data.id } });
+
+      // --- reading card credit ------------------------------------------------------------------------------------------------
+      const card = await call('get', CARD_CREDIT, { id: ownerLine }, (r) => r.set(owner.headers));
+      expect(card.status).toBe(200);
+      expect(card.body.data).toEqual({ creditLine: raised.body.data.creditLine, limits: raised.body.data.limits, collateral: raised.body.data.collateral });
+      expect((await call('get', CARD_CREDIT, { id: ownerLine }, (r) => r.set(asStranger))).status).toBe(403);
+      expect((await call('get', CARD_CREDIT, { id: UNKNOWN_LINE }, (r) => r.set(client))).body.error.details).toEqual({ resource: 'Credit line' });
+      const plainCard = await call('get', CARD_CREDIT, { id: plain.body.data.id }, (r) => r.set(client));
+      expect(plainCard.status).toBe(404);
+      expect(plainCard.body.error.details).toEqual({ resource: 'Card credit line' });
+      expect((await call('get', CARD_CREDIT, { id: 'nope' }, (r) => r.set(client))).status).toBe(400);
+      expect((await call('get', CARD_CREDIT, { id: ownerLine })).status).toBe(401);
+      const cards = await call('get', USER_CARD_CREDIT, { userId: owner.wallet }, (r) => r.set(owner.headers));
+      expect(cards.status).toBe(200);
+      expect(cards.body.data.items).toEqual([card.body.data]);
+      expect((await call('get', USER_CARD_CREDIT, { userId: other.wallet }, (r) => r.set(client))).body.data).toEqual({ items: [] });
+      expect((await call('get', USER_CARD_CREDIT, { userId: owner.wallet }, (r) => r.set(asStranger))).status).toBe(403);
+      expect((await call('get', USER_CARD_CREDIT, { userId: 'GNOTAWALLET' }, (r) => r.set(client))).status).toBe(400);
+      expect((await call('get', USER_CARD_CREDIT, { userId: owner.wallet })).status).toBe(401);
+
+      // --- drawing against collateral --------------------------------------------------------------------------------------------
+      const lineOf = async (wallet: string) => (await call('get', USER_CARD_CREDIT, { userId: wallet }, (r) => r.set(client))).body.data.items[0].creditLine.id as string;
+      const beyond = await call('post', DRAW, { id: ownerLine }, (r) => r.set(owner.headers).send({ amount: '900.0000001' }));
+      expect(beyond.status).toBe(422);
+      expect(beyond.body.error).toMatchObject({ code: 'insufficient_credit', details: { available: '900.0000000', collateralLimited: true } });
+      for (const who of [owner, exposed, repaid]) expect((await call('post', DRAW, { id: await lineOf(who.wallet) }, (r) => r.set(who.headers).send({ amount: '900' }))).status).toBe(200);
+      const btcLine = btcIssued.body.data.creditLine.id as string;
+      expect((await call('post', DRAW, { id: btcLine }, (r) => r.set(btc.headers).send({ amount: '700' }))).status).toBe(200);
+
+      // --- stop-loss settings ----------------------------------------------------------------------------------------------------
+      const stopLossBody = { walletAddress: owner.wallet, enabled: true };
+      expect((await call('put', STOP_LOSS, {}, (r) => r.send(stopLossBody))).status).toBe(401);
+      expect((await call('put', STOP_LOSS, {}, (r) => r.set(client).send(stopLossBody))).body.error.code).toBe('wallet_auth_required');
+      expect((await call('put', STOP_LOSS, {}, (r) => r.set(asStranger).send(stopLossBody))).status).toBe(403);
+      const duplicated = await call('put', STOP_LOSS, {}, (r) => r.set(owner.headers).send({ ...stopLossBody, assetPriority: ['XLM', 'XLM'] }));
+      expect(duplicated.status).toBe(400);
+      expect(duplicated.body.error.details).toEqual([expect.objectContaining({ field: 'assetPriority', rule: 'unique' })]);
+      for (const body of [{ ...stopLossBody, enabled: 'yes' }, { walletAddress: owner.wallet }, { ...stopLossBody, maxSlippageBps: 5_001 }, { ...stopLossBody, trigger: 1 }]) {
+        expect((await call('put', STOP_LOSS, {}, (r) => r.set(owner.headers).send(body))).status, JSON.stringify(body)).toBe(400);
+      }
+      expect((await call('put', STOP_LOSS, {}, (r) => r.set(owner.headers).set('content-type', 'text/plain').send('on'))).status).toBe(415);
+      expect((await call('put', STOP_LOSS, {}, (r) => r.set(owner.headers).send({ ...stopLossBody, pad: TOO_BIG }))).status).toBe(413);
+      const stopLoss = await call('put', STOP_LOSS, {}, (r) => r.set(owner.headers).send(stopLossBody));
+      expect(stopLoss.status).toBe(200);
+      expect(stopLoss.body.data).toEqual({ walletAddress: owner.wallet, enabled: true, assetPriority: [], maxSlippageBps: null, updatedAt: now.toISOString() });
+      expect((await call('put', STOP_LOSS, {}, (r) => r.set(repaid.headers).send({ walletAddress: repaid.wallet, enabled: true, assetPriority: ['XLM'], maxSlippageBps: 100 }))).status).toBe(200);
+      expect((await call('get', WALLET_STOP_LOSS, { walletAddress: owner.wallet }, (r) => r.set(owner.headers))).body.data).toEqual(stopLoss.body.data);
+      expect((await call('get', WALLET_STOP_LOSS, { walletAddress: exposed.wallet }, (r) => r.set(client))).body.data).toEqual({
+        walletAddress: exposed.wallet,
+        enabled: false,
+        assetPriority: [],
+        maxSlippageBps: null,
+        updatedAt: '1970-01-01T00:00:00.000Z',
+      });
+      expect((await call('get', WALLET_STOP_LOSS, { walletAddress: owner.wallet }, (r) => r.set(asStranger))).status).toBe(403);
+      expect((await call('get', WALLET_STOP_LOSS, { walletAddress: 'GNOTAWALLET' }, (r) => r.set(client))).status).toBe(400);
+      expect((await call('get', WALLET_STOP_LOSS, { walletAddress: owner.wallet })).status).toBe(401);
+
+      // --- assessment ---------------------------------------------------------------------------------------------------------------
+      const assess = async (wallet: string) => {
+        const res = await call('get', ASSESSMENT, { accountId: wallet }, (r) => r.set(client));
+        expect(res.status).toBe(200);
+        return res.body.data;
+      };
+      const healthy = await call('get', ASSESSMENT, { accountId: owner.wallet }, (r) => r.set(owner.headers));
+      expect(healthy.body.data).toMatchObject({
+        walletAddress: owner.wallet,
+        creditLineId: ownerLine,
+        healthFactorBps: 11_333,
+        band: 'healthy',
+        thresholds: { healthyFromHfBps: 11_000, stopLossTriggerHfBps: 10_200, liquidationBelowHfBps: 10_000, targetHfBps: 10_500 },
+        debt: '900.0000000',
+        totalValue: '1200.0000000',
+        collateralLimit: '900.0000000',
+        assets: [
+          {
+            assetCode: 'XLM',
+            quantity: '10000.0000000',
+            price: '0.12000000000000',
+            ltvBps: 7_500,
+            adjustedLtvBps: 7_500,
+            volatilityBps: 10_000,
+            liquidationThresholdBps: 8_500,
+            stopLossPrice: '0.10800000000000',
+            yield: { aprBps: 0, earned: '0.0000000' },
+          },
+        ],
+        interestRateBps: 1_200,
+        effectiveRateBps: 1_200,
+        stopLoss: { enabled: true },
+        pendingExecution: null,
+        stalePrices: [],
+      });
+      // The yield cushion: 3 % on 1,000 of BTC against 700 at 12 % is a net (840,000 - 300,000) / 700 = 771 bps.
+      expect(await assess(btc.wallet)).toMatchObject({ interestRateBps: 1_200, effectiveRateBps: 771, assets: [{ assetCode: 'BTC', yield: { aprBps: 300 } }] });
+      expect(await assess(Keypair.random().publicKey())).toMatchObject({ creditLineId: null, healthFactorBps: null, band: 'healthy', assets: [], effectiveRateBps: null, stopLoss: null });
+      expect((await call('get', ASSESSMENT, { accountId: owner.wallet }, (r) => r.set(asStranger))).status).toBe(403);
+      expect((await call('get', ASSESSMENT, { accountId: 'GNOTAWALLET' }, (r) => r.set(client))).status).toBe(400);
+      expect((await call('get', ASSESSMENT, { accountId: owner.wallet })).status).toBe(401);
+
+      // --- withdrawals against the limit and the health factor ------------------------------------------------------------------------
+      const withdrawBody = { walletAddress: btc.wallet, asset: 'BTC', amount: '0.01' };
+      expect((await call('post', WITHDRAW, {}, (r) => r.send(withdrawBody))).status).toBe(401);
+      expect((await call('post', WITHDRAW, {}, (r) => r.set(client).send(withdrawBody))).body.error.code).toBe('wallet_auth_required');
+      expect((await call('post', WITHDRAW, {}, (r) => r.set(asStranger).send(withdrawBody))).status).toBe(403);
+      for (const body of [{ ...withdrawBody, amount: 0.01 }, { ...withdrawBody, asset: '' }, { ...withdrawBody, to: 'G' }]) {
+        expect((await call('post', WITHDRAW, {}, (r) => r.set(btc.headers).send(body))).status, JSON.stringify(body)).toBe(400);
+      }
+      expect((await move(WITHDRAW, btc, 'BTC', '0.123456789')).body.error.details[0].rule).toBe('max_decimals');
+      expect((await move(WITHDRAW, btc, 'NOPE', '1')).body.error.details).toEqual({ resource: 'Collateral asset' });
+      const noPosition = await move(WITHDRAW, btc, 'XLM', '1');
+      expect(noPosition.status).toBe(404);
+      expect(noPosition.body.error.details).toEqual({ resource: 'Collateral position' });
+      expect((await call('post', WITHDRAW, {}, (r) => r.set(btc.headers).set('content-type', 'text/plain').send('0.01'))).status).toBe(415);
+      expect((await call('post', WITHDRAW, {}, (r) => r.set(btc.headers).send({ ...withdrawBody, pad: TOO_BIG }))).status).toBe(413);
+      expect((await move(WITHDRAW, btc, 'BTC', '2')).body.error.code).toBe('insufficient_collateral');
+      // 1 BTC at 1,000 lends 800 against a debt of 700: 0.2 out leaves a limit of 640, 0.1 out a health factor of 1.09.
+      const breaksLimit = await move(WITHDRAW, btc, 'BTC', '0.2');
+      expect(breaksLimit.status).toBe(422);
+      expect(breaksLimit.body.error).toMatchObject({ code: 'withdrawal_breaks_limit', details: { balance: '7000000000', limitAfter: expect.any(String) } });
+      const breaksHealth = await move(WITHDRAW, btc, 'BTC', '0.1');
+      expect(breaksHealth.status).toBe(422);
+      expect(breaksHealth.body.error).toMatchObject({ code: 'withdrawal_breaks_health', details: { healthFactorBpsAfter: 10_928 } });
+      const withdrawn = await call('post', WITHDRAW, {}, (r) => r.set(btc.headers).set('idempotency-key', `withdraw-${btc.wallet}`).send(withdrawBody));
+      expect(withdrawn.status).toBe(200);
+      expect(withdrawn.body.data.position.quantity).toMatch(/^0\.99\d{6}$/);
+      expect(withdrawn.body.data.collateral).toMatchObject({ debt: '700.0000000', band: 'healthy' });
+      const withdrawReplayed = await call('post', WITHDRAW, {}, (r) => r.set(btc.headers).set('idempotency-key', `withdraw-${btc.wallet}`).send(withdrawBody));
+      expect(withdrawReplayed.headers['idempotency-replayed']).toBe('true');
+      expect((await call('post', WITHDRAW, {}, (r) => r.set(btc.headers).set('idempotency-key', `withdraw-${btc.wallet}`).send({ ...withdrawBody, amount: '0.02' }))).status).toBe(422);
+      const slowWithdrawal = await retriedWhileRunning(collateral, 'withdraw', () =>
+        call('post', WITHDRAW, {}, (r) => r.set(btc.headers).set('idempotency-key', 'slow-withdrawal').send({ ...withdrawBody, amount: '0.001' })),
+      );
+      expect(slowWithdrawal.retry.body.error.code).toBe('idempotency_request_in_flight');
+      expect(slowWithdrawal.first.status).toBe(200);
+
+      // --- -10 %: the monitor orders stop-loss sales --------------------------------------------------------------------------------------
+      tick(60);
+      await price('XLM', '0.108');
+      expect((await assess(exposed.wallet)).band).toBe('stop_loss'); // no stop-loss: no order
+      const listExecutions = async (query: Record<string, string>) => {
+        const res = await call('get', EXECUTIONS, {}, (r) => r.set(admin).query(query));
+        expect(res.status).toBe(200);
+        return res.body.data.items as Array<{ id: string; kind: string; status: string; plan: Record<string, string>; cancelReason: string | null }>;
+      };
+      expect(await listExecutions({ walletAddress: exposed.wallet })).toEqual([]);
+      const [sale] = await listExecutions({ walletAddress: owner.wallet });
+      expect(sale).toMatchObject({
+        walletAddress: owner.wallet,
+        creditLineId: ownerLine,
+        kind: 'stop_loss',
+        trigger: 'monitor',
+        status: 'pending',
+        plan: { kind: 'stop_loss', assetCode: 'XLM', price: '0.10800000000000', debtBefore: '900.0000000', healthFactorBefore: 10_200, sellValue: '142.4802111', minProceeds: '141.0554089', slippageBps: 100 },
+        fill: null,
+        paramsVersions: { XLM: 2 },
+        createdBy: 'risk-monitor',
+        settledAt: null,
+        cancelReason: null,
+      });
+      expect((await assess(owner.wallet)).pendingExecution).toMatchObject({ id: sale!.id, status: 'pending' });
+      const firstPage = await call('get', EXECUTIONS, {}, (r) => r.set(admin).query({ status: 'pending', limit: 1 }));
+      expect(firstPage.body.data.items).toHaveLength(1);
+      const secondPage = await call('get', EXECUTIONS, {}, (r) => r.set(admin).query({ status: 'pending', limit: 1, cursor: firstPage.body.data.nextCursor }));
+      expect(secondPage.body.data.items[0].id).not.toBe(firstPage.body.data.items[0].id);
+      for (const query of [{ status: 'open' }, { limit: 0 }, { cursor: 'not-a-cursor' }, { walletAddress: 'GABC' }, { kind: 'stop_loss' }]) {
+        expect((await call('get', EXECUTIONS, {}, (r) => r.set(admin).query(query))).status, JSON.stringify(query)).toBe(400);
+      }
+      expect((await call('get', EXECUTIONS, {}, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', EXECUTIONS)).status).toBe(401);
+      expect((await call('get', EXECUTION, { id: sale!.id }, (r) => r.set(admin))).body.data).toEqual(sale);
+      expect((await call('get', EXECUTION, { id: UNKNOWN_LINE }, (r) => r.set(admin))).body.error.details).toEqual({ resource: 'Risk execution' });
+      expect((await call('get', EXECUTION, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('get', EXECUTION, { id: sale!.id }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', EXECUTION, { id: sale!.id })).status).toBe(401);
+
+      // --- the keeper fills the sale ------------------------------------------------------------------------------------------------------
+      const saleFill = { collateralQuantity: sale!.plan.sellQuantity!, usdcAmount: '141.5', reference: 'sale-1' };
+      expect((await call('post', FILL, { id: sale!.id }, (r) => r.send(saleFill))).status).toBe(401);
+      expect((await call('post', FILL, { id: sale!.id }, (r) => r.set(client).send(saleFill))).status).toBe(403);
+      for (const body of [{ ...saleFill, usdcAmount: 141.5 }, { collateralQuantity: saleFill.collateralQuantity }, { ...saleFill, collateralQuantity: '-1' }, { ...saleFill, price: '1' }]) {
+        expect((await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).send(body))).status, JSON.stringify(body)).toBe(400);
+      }
+      expect((await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).send({ ...saleFill, collateralQuantity: '1.123456789' }))).body.error.details[0]).toMatchObject({
+        field: 'collateralQuantity',
+        rule: 'max_decimals',
+      });
+      expect((await call('post', FILL, { id: 'nope' }, (r) => r.set(admin).send(saleFill))).status).toBe(400);
+      expect((await call('post', FILL, { id: UNKNOWN_LINE }, (r) => r.set(admin).send(saleFill))).status).toBe(404);
+      expect((await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).send({ ...saleFill, reference: TOO_BIG }))).status).toBe(413);
+      const oversold = await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).send({ ...saleFill, collateralQuantity: plusUnits(saleFill.collateralQuantity, 7, 1n) }));
+      expect(oversold.status).toBe(422);
+      expect(oversold.body.error.code).toBe('fill_exceeds_plan');
+      const slipped = await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).send({ ...saleFill, usdcAmount: '140' }));
+      expect(slipped.status).toBe(422);
+      expect(slipped.body.error).toMatchObject({ code: 'fill_slippage_exceeded', details: { minimumProceeds: '1410554089' } });
+      const sold = await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).set('idempotency-key', `fill-${sale!.id}`).send(saleFill));
+      expect(sold.status).toBe(200);
+      expect(sold.body.data).toMatchObject({
+        status: 'filled',
+        fill: { collateralQuantity: saleFill.collateralQuantity, usdcAmount: '141.5000000', repaid: '141.5000000', writtenOff: '0.0000000', surplus: '0.0000000', reference: 'sale-1' },
+        settledAt: now.toISOString(),
+      });
+      const fillReplayed = await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).set('idempotency-key', `fill-${sale!.id}`).send(saleFill));
+      expect(fillReplayed.headers['idempotency-replayed']).toBe('true');
+      expect(fillReplayed.body).toEqual(sold.body);
+      expect((await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).set('idempotency-key', `fill-${sale!.id}`).send({ ...saleFill, reference: 'x' }))).status).toBe(422);
+      const twice = await call('post', FILL, { id: sale!.id }, (r) => r.set(admin).send(saleFill));
+      expect(twice.status).toBe(409);
+      expect(twice.body.error).toMatchObject({ code: 'execution_settled', details: { status: 'filled' } });
+      const ledger = await call('get', TRANSACTIONS, { id: ownerLine }, (r) => r.set(client).query({ limit: 1 }));
+      expect(ledger.body.data.items[0]).toMatchObject({ type: 'collateral_repay', amount: '141.5000000' });
+      expect((await assess(owner.wallet)).healthFactorBps).toBeGreaterThanOrEqual(10_500);
+
+      // --- the collateral changed under a waiting order: the borrower repaid and withdrew it ------------------------------------------------
+      const [waiting] = await listExecutions({ walletAddress: repaid.wallet, status: 'pending' });
+      const repaidLine = await lineOf(repaid.wallet);
+      const owed = (await call('get', LINE, { id: repaidLine }, (r) => r.set(client))).body.data.utilized as string;
+      expect((await call('post', REPAY, { id: repaidLine }, (r) => r.set(repaid.headers).send({ amount: owed }))).body.data.creditLine.utilized).toBe('0.0000000');
+      expect((await move(WITHDRAW, repaid, 'XLM', '10000')).body.data.position.quantity).toBe('0.0000000');
+      const changed = await call('post', FILL, { id: waiting!.id }, (r) => r.set(admin).send({ collateralQuantity: waiting!.plan.sellQuantity, usdcAmount: waiting!.plan.minProceeds }));
+      expect(changed.status).toBe(409);
+      expect(changed.body.error).toMatchObject({ code: 'collateral_changed', details: { held: '0' } });
+      expect((await call('post', CANCEL, { id: waiting!.id })).status).toBe(401);
+      expect((await call('post', CANCEL, { id: waiting!.id }, (r) => r.set(client))).status).toBe(403);
+      expect((await call('post', CANCEL, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      expect((await call('post', CANCEL, { id: waiting!.id }, (r) => r.set(admin).send({ reason: 7 }))).status).toBe(400);
+      expect((await call('post', CANCEL, { id: UNKNOWN_LINE }, (r) => r.set(admin))).status).toBe(404);
+      expect((await call('post', CANCEL, { id: waiting!.id }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', CANCEL, { id: waiting!.id }, (r) => r.set(admin).send({ reason: TOO_BIG }))).status).toBe(413);
+      const cancelled = await call('post', CANCEL, { id: waiting!.id }, (r) => r.set(admin).send({ reason: 'the borrower repaid and withdrew' }));
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.data).toMatchObject({ status: 'cancelled', fill: null, cancelReason: 'the borrower repaid and withdrew', settledAt: now.toISOString() });
+      const cancelledTwice = await call('post', CANCEL, { id: waiting!.id }, (r) => r.set(admin));
+      expect(cancelledTwice.status).toBe(409);
+      expect(cancelledTwice.body.error).toMatchObject({ code: 'execution_settled', details: { status: 'cancelled' } });
+
+      // --- -20 %: liquidation, by the monitor and by an admin --------------------------------------------------------------------------------
+      tick(60);
+      await price('XLM', '0.096');
+      const [ordered] = await listExecutions({ walletAddress: exposed.wallet, status: 'pending' });
+      expect(ordered).toMatchObject({ kind: 'liquidation', trigger: 'monitor', plan: { repay: '819.0476191', seizeValue: '860.0000000', capped: false } });
+      const liquidate = (body: Record<string, unknown>, build: (req: Test) => Test = (r) => r.set(admin)) => call('post', LIQUIDATION, {}, (r) => build(r).send(body));
+      expect((await liquidate({ walletAddress: exposed.wallet }, (r) => r)).status).toBe(401);
+      expect((await liquidate({ walletAddress: exposed.wallet }, (r) => r.set(client))).status).toBe(403);
+      for (const body of [{ walletAddress: 'GNOTAWALLET' }, { walletAddress: exposed.wallet, dryRun: 'yes' }, { walletAddress: exposed.wallet, force: true }, {}]) {
+        expect((await liquidate(body)).status, JSON.stringify(body)).toBe(400);
+      }
+      expect((await call('post', LIQUIDATION, {}, (r) => r.set(admin).set('content-type', 'text/plain').send(exposed.wallet))).status).toBe(415);
+      expect((await liquidate({ walletAddress: exposed.wallet, pad: TOO_BIG })).status).toBe(413);
+      const noLine = await liquidate({ walletAddress: other.wallet });
+      expect(noLine.status).toBe(409);
+      expect(noLine.body.error).toMatchObject({ code: 'not_liquidatable', details: null });
+      const solvent = await liquidate({ walletAddress: btc.wallet });
+      expect(solvent.status).toBe(409);
+      expect(solvent.body.error).toMatchObject({ code: 'not_liquidatable', details: { band: 'healthy' } });
+      const pending = await liquidate({ walletAddress: exposed.wallet });
+      expect(pending.status).toBe(409);
+      expect(pending.body.error.code).toBe('execution_pending');
+      const dryRun = await liquidate({ walletAddress: exposed.wallet, dryRun: true });
+      expect(dryRun.status).toBe(200);
+      expect(dryRun.body.data).toEqual({ dryRun: true, plan: ordered!.plan, execution: null });
+      expect((await call('post', CANCEL, { id: ordered!.id }, (r) => r.set(admin))).body.data.cancelReason).toMatch(/^cancelled by admin:/);
+      const liquidation = await liquidate({ walletAddress: exposed.wallet }, (r) => r.set(admin).set('idempotency-key', `liquidate-${exposed.wallet}`));
+      expect(liquidation.status).toBe(201);
+      expect(liquidation.body.data).toMatchObject({ dryRun: false, plan: ordered!.plan, execution: { kind: 'liquidation', trigger: 'admin', status: 'pending', createdBy: expect.stringMatching(/^admin:/) } });
+      const liquidationReplayed = await liquidate({ walletAddress: exposed.wallet }, (r) => r.set(admin).set('idempotency-key', `liquidate-${exposed.wallet}`));
+      expect(liquidationReplayed.status).toBe(201);
+      expect(liquidationReplayed.headers['idempotency-replayed']).toBe('true');
+      expect((await liquidate({ walletAddress: exposed.wallet, dryRun: false }, (r) => r.set(admin).set('idempotency-key', `liquidate-${exposed.wallet}`))).status).toBe(422);
+      const order = liquidation.body.data.execution as { id: string; plan: { repay: string; seizeQuantity: string } };
+      const overpaid = await call('post', FILL, { id: order.id }, (r) => r.set(admin).send({ collateralQuantity: order.plan.seizeQuantity, usdcAmount: plusUnits(order.plan.repay, 7, 1n) }));
+      expect(overpaid.body.error.code).toBe('fill_exceeds_plan');
+      const overseized = await call('post', FILL, { id: order.id }, (r) => r.set(admin).send({ collateralQuantity: order.plan.seizeQuantity, usdcAmount: plusUnits(order.plan.repay, 7, -1n) }));
+      expect(overseized.body.error.code).toBe('fill_slippage_exceeded');
+      const seized = await call('post', FILL, { id: order.id }, (r) => r.set(admin).send({ collateralQuantity: order.plan.seizeQuantity, usdcAmount: order.plan.repay }));
+      expect(seized.status).toBe(200);
+      expect(seized.body.data.fill).toMatchObject({ repaid: '819.0476191', writtenOff: '0.0000000' });
+
+      // --- a collapse: bad debt ---------------------------------------------------------------------------------------------------------------
+      tick(60);
+      await price('XLM', '0.04');
+      const ownerOrders = await listExecutions({ walletAddress: owner.wallet });
+      expect(ownerOrders.map((e) => [e.kind, e.status])).toEqual([
+        ['bad_debt', 'pending'],
+        ['liquidation', 'cancelled'],
+        ['stop_loss', 'filled'],
+      ]);
+      expect(ownerOrders[1]!.cancelReason).toBe('superseded by a bad_debt plan at the new price');
+      const badDebt = ownerOrders[0]! as unknown as { id: string; plan: { repay: string; writeOff: string; seizures: unknown[] } };
+      expect(badDebt.plan.seizures).toEqual([expect.objectContaining({ assetCode: 'XLM', price: '0.04000000000000' })]);
+      const writtenOff = await call('post', FILL, { id: badDebt.id }, (r) => r.set(admin).send({ collateralQuantity: '0', usdcAmount: badDebt.plan.repay }));
+      expect(writtenOff.status).toBe(200);
+      expect(writtenOff.body.data.fill).toMatchObject({ collateralQuantity: null, repaid: badDebt.plan.repay });
+      expect(writtenOff.body.data.fill.writtenOff).not.toBe('0.0000000');
+      expect((await call('get', LINE, { id: ownerLine }, (r) => r.set(client))).body.data).toMatchObject({ status: 'defaulted', utilized: '0.0000000' });
+      const afterBadDebt = await call('get', TRANSACTIONS, { id: ownerLine }, (r) => r.set(client).query({ limit: 2 }));
+      expect(afterBadDebt.body.data.items.map((e: { type: string }) => e.type)).toEqual(['write_off', 'collateral_repay']);
+      expect((await call('get', WALLET_COLLATERAL, { walletAddress: owner.wallet }, (r) => r.set(client))).body.data.positions[0].quantity).toBe('0.0000000');
+
+      // --- stale prices refuse what depends on them ------------------------------------------------------------------------------------------------
+      tick(301); // the assets' maximum price age is 300 s
+      const staleDraw = await call('post', DRAW, { id: btcLine }, (r) => r.set(btc.headers).send({ amount: '1' }));
+      expect(staleDraw.status).toBe(503);
+      expect(staleDraw.body.error).toMatchObject({ code: 'price_stale', details: { stale: [expect.objectContaining({ assetCode: 'BTC', maxAgeSeconds: 300 })] } });
+      expect((await move(WITHDRAW, btc, 'BTC', '0.001')).body.error.code).toBe('price_stale');
+      expect((await call('post', ISSUE, {}, (r) => r.set(btc.headers).send({ walletAddress: btc.wallet }))).status).toBe(503);
+      expect((await liquidate({ walletAddress: exposed.wallet, dryRun: true })).status).toBe(503);
+      // ... but not deposits, reads or repayments; readiness reports the stale assets without failing
+      const staleDeposit = await move(DEPOSIT, other, 'XLM', '1');
+      expect(staleDeposit.status).toBe(200);
+      expect(staleDeposit.body.data.collateral.stalePrices).toEqual([{ assetCode: 'XLM', observedAt: expect.any(String), maxAgeSeconds: 300 }]);
+      expect((await call('post', REPAY, { id: btcLine }, (r) => r.set(btc.headers).send({ amount: '10' }))).status).toBe(200);
+      const ready = await call('get', '/health/ready');
+      expect(ready.status).toBe(200);
+      expect(ready.body.data.ready).toBe(true);
+      expect(ready.body.data.checks.prices).toMatchObject({ status: 'down', critical: false });
+      expect(ready.body.data.checks.prices.error).toMatch(/BTC.*XLM/);
+
+      // --- the audit log and the events subscribers received -----------------------------------------------------------------------------------------
+      const assetAudit = await call('get', AUDIT, {}, (r) => r.set(admin).query({ targetType: 'collateral_asset', targetId: 'XLM' }));
+      expect(new Set(assetAudit.body.data.items.map((e: { action: string }) => e.action))).toEqual(new Set(['collateral_asset.create', 'collateral_asset.update_params', 'collateral_asset.post_price']));
+      const lineAudit = async (id: string) => (await call('get', AUDIT, {}, (r) => r.set(admin).query({ targetType: 'credit_line', targetId: id }))).body.data.items.map((e: { action: string }) => e.action);
+      expect(await lineAudit(ownerLine)).toEqual(['liquidation.bad_debt', 'stop_loss.executed']);
+      expect(await lineAudit(await lineOf(exposed.wallet))).toEqual(['liquidation.executed']);
+
+      while ((await webhooks.fanOut()) > 0);
+      while ((await webhooks.dispatch('spec-worker')) > 0);
+      for (const received of receiver.received) expectMatchesWebhook('collateralEvent', received);
+      expect(new Set(receiver.received.map((w) => w.body.type))).toEqual(new Set(collateralEvents));
+      const bands = receiver.received.filter((w) => w.body.type === 'risk.band_changed' && w.body.data.walletAddress === exposed.wallet).map((w) => w.body.data);
+      expect(bands.map((data) => data.band).sort()).toEqual(['liquidatable', 'stop_loss']);
+      const executed = receiver.received.find((w) => w.body.type === 'stop_loss.executed')!.body.data;
+      expect(executed).toMatchObject({ executionId: sale!.id, repaid: '141.5000000', usdcReceived: '1415000000', plan: { kind: 'stop_loss', price1e14: '10800000000000' } });
+    } finally {
+      await receiver.close();
+      await collateralApp.close();
+      await scoring.close();
     }
   });
 

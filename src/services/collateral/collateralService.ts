@@ -4,7 +4,7 @@ import { formatQuantity, parseQuantity } from '../../domain/collateral/quantity.
 import type { CollateralPosition } from '../../domain/collateral/records.js';
 import { minBigint } from '../../domain/money.js';
 import { NotFoundError, UnprocessableError } from '../../domain/errors.js';
-import type { CreditLine } from '../../domain/creditLine.js';
+import { accrue, type CreditLine } from '../../domain/creditLine.js';
 import type { InTransaction, Repositories, Store } from '../../repositories/repositories.js';
 import type { RequestMeta } from '../creditLineService.js';
 import { WalletOwnership } from '../walletOwnership.js';
@@ -91,10 +91,12 @@ export class CollateralService {
         throw new UnprocessableError('insufficient_collateral', `The position holds less than the amount asked for`, { held: current.quantity.toString() });
       }
       const position = { ...current, quantity: current.quantity - quantity, updatedAt: now };
-      const debt = line?.utilized ?? 0n;
+      // The balance as it stands now: interest accrued since the line last moved counts, as it does for a draw.
+      const debt = line ? accrue(line, now).line.utilized : 0n;
       if (debt > 0n) {
         // Only a wallet with debt depends on prices to withdraw; without debt the collateral is simply its own.
-        assertFresh(market, positions.map((p) => p.assetCode), now);
+        // Like a draw: an emptied position depends on no price.
+        assertFresh(market, positions.filter((p) => p.quantity > 0n).map((p) => p.assetCode), now);
         const after = accountHealth(toHoldings(market, positions.map((p) => (p.id === position.id ? position : p)), now), debt);
         const limit = minBigint(minBigint(line!.creditLimit, after.collateralLimit), this.options.maxCreditLimit);
         if (debt > limit) {

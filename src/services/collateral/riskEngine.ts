@@ -86,7 +86,8 @@ export class RiskEngine {
       triggers: health.holdings.map((h) => ({
         assetCode: h.assetCode,
         stopLossPrice: triggerPrice(health, h.assetCode, health.stopLossTriggerHfBps),
-        liquidationPrice: triggerPrice(health, h.assetCode, 9_999),
+        // Liquidatable below a health factor of 1.0: at this price (rounded up) the account is not yet, below it it is.
+        liquidationPrice: triggerPrice(health, h.assetCode, 10_000),
       })),
       effectiveRateBps: account.interestRateBps === null ? null : effectiveRateBps(account.debt, account.interestRateBps, health.holdings.map((h) => ({ value: h.value, aprBps: h.params.yieldAprBps }))),
       pendingExecution,
