@@ -16,6 +16,8 @@ export interface Measurement {
   latencyP99Ms: number;
   latencyMaxMs: number;
   totalRequests: number;
+  /** Requests written to the sockets; those above totalRequests were in flight when the run stopped (or timed out). */
+  sent: number;
   /** Socket errors, including timeouts. */
   errors: number;
   timeouts: number;
@@ -55,6 +57,7 @@ export async function runLoad(options: LoadOptions): Promise<Measurement> {
     latencyP99Ms: result.latency.p99,
     latencyMaxMs: result.latency.max,
     totalRequests: result.requests.total,
+    sent: result.requests.sent ?? result.requests.total,
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,

@@ -18,11 +18,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { Keypair, Transaction } from '@stellar/stellar-sdk';
+import { Keypair } from '@stellar/stellar-sdk';
 import type autocannon from 'autocannon';
 import { runLoad, rotatingPaths, type Measurement } from './load.js';
 import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { loopbackUrl, scratchDatabase, withAdmin } from './database.js';
+import { call, walletToken } from './walletAuth.js';
 import { renderSection, resultsTable, targetsTable, writeSection, type Machine, type RunRecord, type Target } from './report.js';
 import { ROOT, guardRun, intEnv, sh, cpuModel } from './common.js';
 
@@ -40,7 +41,6 @@ const settings = {
   seedCount: 1000,
   seedConcurrency: 16,
   readyTimeoutMs: 90_000,
-  creditLimit: '1000000',
   drawAmount: '0.0000001',
 };
 
@@ -52,41 +52,6 @@ const workDir = mkdtempSync(path.join(os.tmpdir(), 'creditra-bench-'));
 onCleanup(`remove ${workDir}`, async () => rmSync(workDir, { recursive: true, force: true }));
 
 const log = (message: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-
-/** Refuses any database server that is not on this machine's loopback interface. */
-function loopbackUrl(raw: string): URL {
-  const url = new URL(raw);
-  if (!/^postgres(ql)?:$/.test(url.protocol)) throw new Error(`BENCH_DATABASE_URL must be a postgres:// URL, got ${url.protocol}`);
-  if (!['127.0.0.1', 'localhost'].includes(url.hostname)) {
-    throw new Error(`BENCH_DATABASE_URL must point at 127.0.0.1 (the benchmark only talks to loopback), got ${url.hostname}`);
-  }
-  url.hostname = LOOPBACK;
-  return url;
-}
-
-async function withAdmin<T>(url: URL, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5_000, statement_timeout: 30_000 });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Creates `bench_<random>` and registers its DROP; returns the URL the server should use. */
-async function scratchDatabase(adminUrl: URL): Promise<string> {
-  const name = `bench_${randomBytes(6).toString('hex')}`;
-  await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-  onCleanup(`drop database ${name}`, async () => {
-    await withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    log(`dropped database ${name}`);
-  });
-  log(`created database ${name}`);
-  const url = new URL(adminUrl.toString());
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 async function startApi(name: string, storageEnv: Record<string, string>, logLevel: string): Promise<RunningServer> {
   const port = await freePort();
@@ -106,6 +71,9 @@ async function startApi(name: string, storageEnv: Record<string, string>, logLev
       ADMIN_API_KEYS: adminKey,
       RATE_LIMIT_PER_MIN: '1000000000',
       CREDIT_LIMIT_MAX: '1000000000',
+      // A fixed score (band A: a 20,000 limit) so seeding does not depend on a Horizon; risk has its own benchmark.
+      RISK_PROVIDER: 'static',
+      RISK_STATIC_SCORE: '90',
       // Wallet auth stays at its default (required); fixed secrets keep tokens valid across the restart
       // for the LOG_LEVEL=info run, and a long TTL outlasts the runs.
       AUTH_SIGNING_SECRET: authSigningSecret,
@@ -129,40 +97,6 @@ interface SeededLine {
   token?: string;
 }
 
-async function call(url: string, init: RequestInit & { expect: number }): Promise<{ status: number; data: Record<string, unknown> }> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
-  const body = (await response.json().catch(() => ({}))) as { data?: Record<string, unknown>; error?: unknown };
-  if (response.status !== init.expect) {
-    const error = new Error(`${init.method ?? 'GET'} ${new URL(url).pathname} answered ${response.status}: ${JSON.stringify(body.error ?? body)}`);
-    Object.assign(error, { status: response.status });
-    throw error;
-  }
-  return { status: response.status, data: body.data ?? {} };
-}
-
-/**
- * A borrower's SEP-10 round trip (challenge, sign with the wallet's key, exchange for a token), as a
- * wallet does it. Returns undefined if this build has no /api/auth routes (404): then no token is needed.
- */
-async function walletToken(baseUrl: string, keypair: Keypair): Promise<string | undefined> {
-  let challenge: { data: Record<string, unknown> };
-  try {
-    challenge = await call(`${baseUrl}/api/auth/challenge?account=${keypair.publicKey()}`, { headers: { 'X-API-Key': clientKey }, expect: 200 });
-  } catch (error) {
-    if ((error as { status?: number }).status === 404) return undefined;
-    throw error;
-  }
-  const tx = new Transaction(String(challenge.data.transaction), String(challenge.data.networkPassphrase));
-  tx.sign(keypair);
-  const issued = await call(`${baseUrl}/api/auth/token`, {
-    method: 'POST',
-    headers: jsonHeaders(),
-    body: JSON.stringify({ transaction: tx.toEnvelope().toXDR('base64') }),
-    expect: 200,
-  });
-  return String(issued.data.token);
-}
-
 /** Opens `count` lines through the API as their borrowers, `settings.seedConcurrency` at a time. */
 async function seed(baseUrl: string, count: number): Promise<SeededLine[]> {
   const lines: SeededLine[] = [];
@@ -172,11 +106,11 @@ async function seed(baseUrl: string, count: number): Promise<SeededLine[]> {
     for (let taken = 0; taken < count && next < count; taken++) {
       next++;
       const keypair = Keypair.random();
-      const token = await walletToken(baseUrl, keypair);
+      const token = await walletToken(baseUrl, keypair, clientKey);
       const opened = await call(`${baseUrl}/api/credit/lines`, {
         method: 'POST',
         headers: { ...jsonHeaders(), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ walletAddress: keypair.publicKey(), creditLimit: settings.creditLimit, interestRateBps: 500 }),
+        body: JSON.stringify({ walletAddress: keypair.publicKey() }), // terms from the wallet's risk evaluation
         expect: 201,
       });
       if (typeof opened.data.id !== 'string') throw new Error('seeding: the created line has no id');
@@ -287,7 +221,7 @@ async function benchBaseline(): Promise<void> {
 async function benchStorage(storage: 'postgres' | 'pglite', adminUrl: URL): Promise<void> {
   let storageEnv: Record<string, string>;
   if (storage === 'postgres') {
-    storageEnv = { DATABASE_URL: await scratchDatabase(adminUrl) };
+    storageEnv = { DATABASE_URL: await scratchDatabase(adminUrl, log) };
   } else {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'creditra-bench-pglite-'));
     onCleanup(`remove ${dataDir}`, async () => rmSync(dataDir, { recursive: true, force: true }));
