@@ -3,6 +3,7 @@ import {
   accrue,
   allocateRepayment,
   applyDraw,
+  assertCanDraw,
   assertCanUpdate,
   duplicateOpenLine,
   MAX_INTEREST_RATE_BPS,
@@ -217,7 +218,8 @@ export class CreditLineService {
    * collateral still caps what can be drawn).
    */
   async raiseLimit(id: string, creditLimit: bigint, meta: RequestMeta, alsoWithin?: InTransaction<CreditLine>): Promise<CreditLine> {
-    const { line } = await this.change(id, meta, 'borrower', alsoWithin && ((repos, result) => alsoWithin(repos, result.line)), (line) => {
+    const actingAs = meta.actor.kind === 'admin' ? 'admin' : 'borrower';
+    const { line } = await this.change(id, meta, actingAs, alsoWithin && ((repos, result) => alsoWithin(repos, result.line)), (line) => {
       assertCanUpdate(line);
       if (creditLimit <= line.creditLimit) throw new ConflictError('not_a_raise', 'The line\'s limit is already at least that', { creditLimit: formatAmount(line.creditLimit) });
       this.assertTerms(creditLimit, line.interestRateBps);
@@ -260,6 +262,7 @@ export class CreditLineService {
 
   async draw(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult>): Promise<MovementResult> {
     const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), async (line, now, repos) => {
+      assertCanDraw(line); // a status refusal says more than a price one
       const after = applyDraw(line, amount, await this.effectiveLimit(repos, line, now));
       return {
         line: after,

@@ -252,6 +252,7 @@ function badDebtPlan(): BadDebtPlan {
       { assetCode: 'XLM', decimals: 0, price1e14: 9_000_000_000_000n, quantity: I128_MAX, value: 0n },
     ],
     repay: BEYOND_U64,
+    slippageBps: 300,
     writeOff: I128_MAX - BEYOND_U64,
     debtBefore: I128_MAX,
     healthFactorBefore: 0,

@@ -52,6 +52,8 @@ export interface BadDebtPlan {
   seizures: Array<{ assetCode: string; decimals: number; price1e14: bigint; quantity: bigint; value: bigint }>;
   /** What the seized collateral covers after the bonus; the rest of the debt is written off. */
   repay: bigint;
+  /** The largest maximum slippage of the seized assets: a recovery below repay less this is refused. */
+  slippageBps: number;
   writeOff: bigint;
   debtBefore: bigint;
   healthFactorBefore: number | null;
@@ -137,7 +139,8 @@ function badDebt(health: AccountHealth): BadDebtPlan {
   const seizures = health.holdings.filter((h) => h.quantity > 0n).map((h: ValuedHolding) => ({ assetCode: h.assetCode, decimals: h.decimals, price1e14: h.price1e14, quantity: h.quantity, value: h.value }));
   const covered = health.holdings.reduce((sum, h) => sum + (h.value * BPS) / (BPS + BigInt(h.params.liquidationBonusBps)), 0n);
   const repay = minOf(covered, health.debt);
-  return { kind: 'bad_debt', seizures, repay, writeOff: health.debt - repay, debtBefore: health.debt, healthFactorBefore: health.healthFactorBps };
+  const slippageBps = Math.max(0, ...health.holdings.filter((h) => h.quantity > 0n).map((h) => h.params.maxSlippageBps));
+  return { kind: 'bad_debt', seizures, repay, slippageBps, writeOff: health.debt - repay, debtBefore: health.debt, healthFactorBefore: health.healthFactorBps };
 }
 
 function minOf(first: bigint, ...rest: bigint[]): bigint {

@@ -9,7 +9,8 @@ import { storeResponseWithin } from '../atomicResponse.js';
 import { sendData } from '../envelope.js';
 import { amountSchema, paginationSchema, parse, stellarAddressSchema, uuidParam } from '../middleware/validate.js';
 import type { RouteDefinition } from '../route.js';
-import { assessmentToJson, cardCreditToJson, executionToJson, planToApiJson, stopLossToJson } from './collateralJson.js';
+import { planToApiJson } from '../../domain/collateral/planView.js';
+import { assessmentToJson, cardCreditToJson, executionToJson, stopLossToJson } from './collateralJson.js';
 
 const walletParam = z.strictObject({ walletAddress: stellarAddressSchema });
 const accountParam = z.strictObject({ accountId: stellarAddressSchema });
@@ -68,7 +69,8 @@ export function riskEngineRoutes(engine: RiskEngine, executions: ExecutionServic
       access: 'client',
       async handler(req, res) {
         const { walletAddress } = parse(walletParam, req.params, 'params');
-        sendData(res, 200, stopLossToJson(await engine.stopLoss(walletAddress, meta(res))));
+        const settings = await engine.stopLoss(walletAddress, meta(res));
+        sendData(res, 200, settings ? stopLossToJson(settings) : { walletAddress, enabled: false, assetPriority: [], maxSlippageBps: null, updatedAt: null });
       },
     },
     {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { accountHealth, type AccountHealth } from '../../domain/collateral/health.js';
 import { formatQuantity, parseQuantity } from '../../domain/collateral/quantity.js';
 import type { CollateralPosition } from '../../domain/collateral/records.js';
-import { minBigint } from '../../domain/money.js';
+import { formatAmount, minBigint } from '../../domain/money.js';
 import { NotFoundError, UnprocessableError } from '../../domain/errors.js';
 import { accrue, type CreditLine } from '../../domain/creditLine.js';
 import type { InTransaction, Repositories, Store } from '../../repositories/repositories.js';
@@ -88,7 +88,7 @@ export class CollateralService {
       const market = await loadMarket(repos, positions.map((p) => p.assetCode));
       const current = await this.creditYield(repos, held, market, now);
       if (quantity > current.quantity) {
-        throw new UnprocessableError('insufficient_collateral', `The position holds less than the amount asked for`, { held: current.quantity.toString() });
+        throw new UnprocessableError('insufficient_collateral', `The position holds less than the amount asked for`, { held: formatQuantity(current.quantity, asset.decimals) });
       }
       const position = { ...current, quantity: current.quantity - quantity, updatedAt: now };
       // The balance as it stands now: interest accrued since the line last moved counts, as it does for a draw.
@@ -101,8 +101,8 @@ export class CollateralService {
         const limit = minBigint(minBigint(line!.creditLimit, after.collateralLimit), this.options.maxCreditLimit);
         if (debt > limit) {
           throw new UnprocessableError('withdrawal_breaks_limit', 'After this withdrawal the collateral would no longer cover the line\'s balance', {
-            balance: debt.toString(),
-            limitAfter: limit.toString(),
+            balance: formatAmount(debt),
+            limitAfter: formatAmount(limit),
           });
         }
         if (after.band !== 'healthy') {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionPlan } from '../../domain/collateral/plans.js';
 import type { ExecutionFill, ExecutionStatus, RiskExecution } from '../../domain/collateral/records.js';
-import { planToJson } from '../../domain/collateral/planJson.js';
+import { planToApiJson } from '../../domain/collateral/planView.js';
+import { formatAmount } from '../../domain/money.js';
 import { BPS } from '../../domain/collateral/valuation.js';
-import { parseQuantity } from '../../domain/collateral/quantity.js';
+import { formatQuantity, parseQuantity } from '../../domain/collateral/quantity.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../domain/errors.js';
 import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
 import type { InTransaction, Repositories, Store } from '../../repositories/repositories.js';
@@ -97,7 +98,7 @@ export class ExecutionService {
     let settledExecution: RiskExecution = execution;
     await this.creditLines.settleFromCollateral(
       execution.creditLineId,
-      { repay, writeOffRest: plan.kind === 'bad_debt', event: EVENT[execution.plan.kind], data: { executionId: execution.id, plan: planToJson(execution.plan), usdcReceived: input.usdcAmount.toString(), debtBefore: debtBefore.toString() } },
+      { repay, writeOffRest: plan.kind === 'bad_debt', event: EVENT[execution.plan.kind], data: { executionId: execution.id, plan: planToApiJson(execution.plan), usdcReceived: formatAmount(input.usdcAmount), debtBefore: formatAmount(debtBefore) } },
       meta,
       async (repos, { line, repaid, writtenOff }) => {
         // More USDC than is owed by then (the borrower repaid meanwhile) is a surplus: the borrower's after a sale, the
@@ -117,22 +118,31 @@ export class ExecutionService {
 
   /** What the fill repays, or a 422 when it is worse for the borrower than the plan allows. */
   private checkFill(plan: ExecutionPlan, input: ParsedFill): bigint {
-    if (plan.kind === 'bad_debt') return input.usdcAmount;
-    if (plan.kind === 'stop_loss') {
-      if (input.collateralQuantity > plan.sellQuantity) throw fillRefused('fill_exceeds_plan', 'The sale sold more collateral than the order asked for', { plannedQuantity: plan.sellQuantity.toString() });
-      // The proceeds must be at least the sold quantity's value at the planned price, less the maximum slippage.
-      const minimum = (valueAtPlanPrice(plan, input.collateralQuantity) * (BPS - BigInt(plan.slippageBps))) / BPS;
+    if (plan.kind === 'bad_debt') {
+      // Everything is seized; what it fetched must be what the plan expected it to cover, less the slippage allowed.
+      const minimum = (plan.repay * (BPS - BigInt(plan.slippageBps))) / BPS;
       if (input.usdcAmount < minimum) {
-        throw fillRefused('fill_slippage_exceeded', 'The sale returned less than the planned price allows after the maximum slippage', { minimumProceeds: minimum.toString() });
+        throw fillRefused('fill_slippage_exceeded', 'The seized collateral fetched less than the plan allows after the maximum slippage', { minimumRecovery: formatAmount(minimum) });
       }
       return input.usdcAmount;
     }
-    if (input.usdcAmount > plan.repay) throw fillRefused('fill_exceeds_plan', 'The liquidator repaid more than the order allows (the close factor caps it)', { plannedRepay: plan.repay.toString() });
+    if (plan.kind === 'stop_loss') {
+      if (input.collateralQuantity > plan.sellQuantity) {
+        throw fillRefused('fill_exceeds_plan', 'The sale sold more collateral than the order asked for', { plannedQuantity: formatQuantity(plan.sellQuantity, plan.decimals) });
+      }
+      // The proceeds must be at least the sold quantity's value at the planned price, less the maximum slippage.
+      const minimum = (valueAtPlanPrice(plan, input.collateralQuantity) * (BPS - BigInt(plan.slippageBps))) / BPS;
+      if (input.usdcAmount < minimum) {
+        throw fillRefused('fill_slippage_exceeded', 'The sale returned less than the planned price allows after the maximum slippage', { minimumProceeds: formatAmount(minimum) });
+      }
+      return input.usdcAmount;
+    }
+    if (input.usdcAmount > plan.repay) throw fillRefused('fill_exceeds_plan', 'The liquidator repaid more than the order allows (the close factor caps it)', { plannedRepay: formatAmount(plan.repay) });
     // Collateral seized per unit of debt repaid may not exceed the plan's ratio: R x seizeQuantity >= repay x quantity.
     if (input.collateralQuantity * plan.repay > plan.seizeQuantity * input.usdcAmount) {
       throw fillRefused('fill_slippage_exceeded', 'The liquidator seized more collateral for the debt repaid than the order allows', {
-        plannedSeizeQuantity: plan.seizeQuantity.toString(),
-        plannedRepay: plan.repay.toString(),
+        plannedSeizeQuantity: formatQuantity(plan.seizeQuantity, plan.decimals),
+        plannedRepay: formatAmount(plan.repay),
       });
     }
     return input.usdcAmount;
@@ -147,7 +157,7 @@ export class ExecutionService {
       if (!position || take.quantity <= 0n) continue;
       if (take.quantity > position.quantity) {
         throw new ConflictError('collateral_changed', `The ${take.assetCode} position holds less than the order takes; cancel it and let the monitor plan again`, {
-          held: position.quantity.toString(),
+          held: formatQuantity(position.quantity, plan.kind === 'bad_debt' ? (plan.seizures.find((x) => x.assetCode === take.assetCode)?.decimals ?? 7) : plan.decimals),
         });
       }
       const updated = { ...position, quantity: position.quantity - take.quantity, updatedAt: now };

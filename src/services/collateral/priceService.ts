@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CollateralAsset, PriceObservation, VolatilityObservation } from '../../domain/collateral/records.js';
+import { formatPrice } from '../../domain/collateral/quantity.js';
 import { annualisedVolatility } from '../../domain/collateral/volatility.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../domain/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -41,7 +42,7 @@ export class PriceService {
     if (at.getTime() > now.getTime() + 5_000) throw new UnprocessableError('price_in_future', 'observedAt is in the future');
     return this.store.transaction(async (repos) => {
       const observation = await this.recordWithin(repos, { assetCode: code, price1e14, source: 'manual', observedAt: at, recordedAt: now });
-      await repos.audit.append(auditRow(meta, 'collateral_asset.post_price', { type: 'collateral_asset', id: code }, { before: null, after: { price: price1e14.toString(), observedAt: at.toISOString() } }, now));
+      await repos.audit.append(auditRow(meta, 'collateral_asset.post_price', { type: 'collateral_asset', id: code }, { before: null, after: { price: formatPrice(price1e14), observedAt: at.toISOString() } }, now));
       return observation;
     });
   }

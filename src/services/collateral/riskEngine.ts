@@ -107,9 +107,10 @@ export class RiskEngine {
     return settings;
   }
 
-  async stopLoss(walletAddress: string, meta: RequestMeta): Promise<StopLossSettings> {
+  /** The wallet's stop-loss settings; null when it never set any (stop-loss is then off). */
+  async stopLoss(walletAddress: string, meta: RequestMeta): Promise<StopLossSettings | null> {
     await this.ownership.assertCanRead(this.store.repos.walletAuth, meta.wallet, walletAddress);
-    return (await this.store.repos.riskExecutions.getStopLoss(walletAddress)) ?? { walletAddress, enabled: false, assetPriority: [], maxSlippageBps: null, updatedAt: new Date(0) };
+    return this.store.repos.riskExecutions.getStopLoss(walletAddress);
   }
 
   /**
@@ -203,8 +204,9 @@ export class RiskEngine {
           outcome.bandChanges++;
           events.push(bandChanged(wallet, previous?.band ?? null, health, account.lineId, now));
         }
-        // Orders exist only around the two acting bands: a healthy or warning account that was not in one needs no look.
-        if (!ACTING_BANDS.has(health.band) && !ACTING_BANDS.has(before)) continue;
+        // Orders exist only around the acting bands: look when the account is in one, was in one, or has just
+        // recovered (an order placed in the stop-loss zone may still wait through a warning).
+        if (!ACTING_BANDS.has(health.band) && !ACTING_BANDS.has(before) && !(health.band === 'healthy' && before !== 'healthy')) continue;
         const acted = await this.act(repos, wallet, account.lineId, health, settings, market, now);
         outcome.ordered += acted.ordered;
         outcome.cancelled += acted.cancelled;

@@ -107,9 +107,11 @@ describe.each(STORAGE_KINDS)('a price crash on %s', (kind) => {
     await price('0.04');
     const [badDebt] = (await executions(guarded.wallet)).filter((e: { status: string }) => e.status === 'pending');
     expect(badDebt.kind).toBe('bad_debt');
-    const written = await request(t.app).post(`/api/risk/executions/${badDebt.id}/fill`).set(admin).send({ collateralQuantity: '0', usdcAmount: '300' });
+    const short = await request(t.app).post(`/api/risk/executions/${badDebt.id}/fill`).set(admin).send({ collateralQuantity: '0', usdcAmount: '300' });
+    expect(short.body.error.code).toBe('fill_slippage_exceeded'); // the seized XLM is worth about $330: $300 is too little
+    const written = await request(t.app).post(`/api/risk/executions/${badDebt.id}/fill`).set(admin).send({ collateralQuantity: '0', usdcAmount: badDebt.plan.repay });
     expect(written.status).toBe(200);
-    expect(written.body.data.fill).toMatchObject({ repaid: '300.0000000' });
+    expect(written.body.data.fill).toMatchObject({ repaid: badDebt.plan.repay });
     const defaulted = (await request(t.app).get(`/api/credit/lines/${guarded.line}`).set(client)).body.data;
     expect(defaulted).toMatchObject({ status: 'defaulted', utilized: '0.0000000' });
     expect((await request(t.app).get(`/api/collateral/wallet/${guarded.wallet}`).set(client)).body.data.positions[0].quantity).toBe('0.0000000');
