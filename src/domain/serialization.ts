@@ -2,7 +2,7 @@ import { availableCredit, type CreditLine } from './creditLine.js';
 import { formatAmount } from './money.js';
 import { maskAddress } from './stellarAddress.js';
 import type { LedgerEntry } from './ledger.js';
-import type { RiskEvaluation } from './risk/evaluation.js';
+import type { RiskEvaluation, RiskEvaluationSummary } from './risk/evaluation.js';
 import { contractRiskScore } from './risk/terms.js';
 
 /** The JSON shape of a credit line: used by the API, domain-event payloads and audit snapshots alike. */
@@ -48,6 +48,11 @@ export function auditSnapshot(line: CreditLine): Record<string, unknown> {
 }
 
 export function riskEvaluationToJson(evaluation: RiskEvaluation) {
+  const { signals, inputs, ...summary } = evaluation;
+  return { ...riskEvaluationSummaryToJson(summary), signals, inputs };
+}
+
+export function riskEvaluationSummaryToJson(evaluation: RiskEvaluationSummary) {
   const { application } = evaluation;
   return {
     id: evaluation.id,
@@ -60,8 +65,6 @@ export function riskEvaluationToJson(evaluation: RiskEvaluation) {
     decision: evaluation.decision,
     creditLimit: formatAmount(evaluation.creditLimit),
     interestRateBps: evaluation.interestRateBps,
-    signals: evaluation.signals,
-    inputs: evaluation.inputs,
     evaluatedAt: evaluation.evaluatedAt.toISOString(),
     expiresAt: evaluation.expiresAt.toISOString(),
     application: application && {

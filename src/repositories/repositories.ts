@@ -1,7 +1,7 @@
 import type { CreditLine, CreditLineStatus } from '../domain/creditLine.js';
 import type { LedgerEntry } from '../domain/ledger.js';
 import type { LineHistory } from '../domain/risk/creditHistory.js';
-import type { EvaluationApplication, RiskEvaluation } from '../domain/risk/evaluation.js';
+import type { EvaluationApplication, RiskEvaluation, RiskEvaluationSummary } from '../domain/risk/evaluation.js';
 import type {
   AccountRiskState,
   AssetParamsVersion,
@@ -359,8 +359,8 @@ export interface RiskEvaluationRepository {
   insert(evaluation: Omit<RiskEvaluation, 'seq'>): Promise<RiskEvaluation>;
   findById(id: string): Promise<RiskEvaluation | null>;
   latestForWallet(walletAddress: string): Promise<RiskEvaluation | null>;
-  /** Newest first; `after` is the seq of the last evaluation of the previous page. */
-  listByWallet(walletAddress: string, page: Page<bigint>): Promise<RiskEvaluation[]>;
+  /** Summaries (no explanation), newest first; `after` is the seq of the last evaluation of the previous page. */
+  listByWallet(walletAddress: string, page: Page<bigint>): Promise<RiskEvaluationSummary[]>;
   /** Records the application once: false when the evaluation was already applied (a racing apply lost). */
   markApplied(id: string, application: EvaluationApplication): Promise<boolean>;
 }

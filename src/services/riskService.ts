@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../domain/errors.js';
 import { formatAmount } from '../domain/money.js';
-import { isFresh, type RiskEvaluation } from '../domain/risk/evaluation.js';
+import { isFresh, type RiskEvaluation, type RiskEvaluationSummary } from '../domain/risk/evaluation.js';
 import type { RiskModel } from '../domain/risk/model.js';
 import { termsForScore } from '../domain/risk/terms.js';
 import { pageBySeq, type PageRequest, type PageResult } from '../lib/cursor.js';
@@ -80,7 +80,7 @@ export class RiskService implements CreditOffers {
     return evaluation;
   }
 
-  async history(walletAddress: string, page: PageRequest, meta: RequestMeta): Promise<PageResult<RiskEvaluation>> {
+  async history(walletAddress: string, page: PageRequest, meta: RequestMeta): Promise<PageResult<RiskEvaluationSummary>> {
     await this.ownership.assertCanRead(this.store.repos.walletAuth, meta.wallet, walletAddress);
     return pageBySeq(page, (p) => this.store.repos.riskEvaluations.listByWallet(walletAddress, p));
   }

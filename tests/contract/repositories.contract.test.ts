@@ -19,7 +19,7 @@ import type {
 import type { CreditLine, CreditLineStatus } from '../../src/domain/creditLine.js';
 import { ConflictError } from '../../src/domain/errors.js';
 import type { LedgerEntry } from '../../src/domain/ledger.js';
-import type { EvaluationApplication, RiskEvaluation } from '../../src/domain/risk/evaluation.js';
+import type { EvaluationApplication, RiskEvaluation, RiskEvaluationSummary } from '../../src/domain/risk/evaluation.js';
 import { I128_MAX } from '../../src/domain/money.js';
 import type { AuditEntry, DomainEvent, IdempotencyRecord, Store } from '../../src/repositories/repositories.js';
 import { openTestStore, STORAGE_KINDS } from '../support/databases.js';
@@ -775,12 +775,14 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
         ofA.push(await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: walletA, score: 50 + i, evaluatedAt: minutes(10 - i) })));
         if (i < 3) ofB.push(await store.repos.riskEvaluations.insert(makeEvaluation({ walletAddress: walletB, score: 10 + i, evaluatedAt: minutes(i) })));
       }
-      const newestFirst = [...ofA].reverse();
+      // A history lists summaries: everything but the explanation (signals, inputs).
+      const summary = ({ signals: _s, inputs: _i, ...rest }: RiskEvaluation) => rest;
+      const newestFirst = [...ofA].reverse().map(summary);
 
       expect(await store.repos.riskEvaluations.listByWallet(walletA, { limit: 100 })).toEqual(newestFirst);
-      expect(await store.repos.riskEvaluations.listByWallet(walletB, { limit: 100 })).toEqual([...ofB].reverse());
+      expect(await store.repos.riskEvaluations.listByWallet(walletB, { limit: 100 })).toEqual([...ofB].reverse().map(summary));
 
-      const pages: RiskEvaluation[][] = [];
+      const pages: RiskEvaluationSummary[][] = [];
       let after: bigint | undefined;
       for (;;) {
         const page = await store.repos.riskEvaluations.listByWallet(walletA, { limit: 2, after });
@@ -824,7 +826,8 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
 
       // The other evaluation of the wallet is not applied; the listings show the application too.
       expect(await store.repos.riskEvaluations.findById(untouched.id)).toEqual(untouched);
-      expect(await store.repos.riskEvaluations.listByWallet(line.walletAddress, { limit: 10 })).toEqual([untouched, { ...stored, application }]);
+      const summary = ({ signals: _s, inputs: _i, ...rest }: RiskEvaluation) => rest;
+      expect(await store.repos.riskEvaluations.listByWallet(line.walletAddress, { limit: 10 })).toEqual([summary(untouched), summary({ ...stored, application })]);
       expect(await store.repos.riskEvaluations.markApplied(randomUUID(), makeApplication(line.id))).toBe(false);
     });
 

@@ -22,6 +22,9 @@ export interface RiskEvaluation {
   application: EvaluationApplication | null;
 }
 
+/** An evaluation without its explanation: what a history lists (the explanation is one GET away). */
+export type RiskEvaluationSummary = Omit<RiskEvaluation, 'signals' | 'inputs'>;
+
 export interface EvaluationApplication {
   at: Date;
   by: string;

@@ -1,8 +1,9 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { creditLineToJson, riskEvaluationToJson } from '../../domain/serialization.js';
+import { creditLineToJson, riskEvaluationSummaryToJson, riskEvaluationToJson } from '../../domain/serialization.js';
 import type { AppliedEvaluation, CreditLineService, RequestMeta } from '../../services/creditLineService.js';
 import type { EvaluationResult, RiskService } from '../../services/riskService.js';
+import type { Repositories } from '../../repositories/repositories.js';
 import { storeResponseWithin } from '../atomicResponse.js';
 import { sendData } from '../envelope.js';
 import { paginationSchema, parse, stellarAddressSchema, uuidParam } from '../middleware/validate.js';
@@ -30,9 +31,11 @@ export function riskRoutes(risk: RiskService, creditLines: CreditLineService): R
       rateLimitGroup: 'risk-evaluate',
       async handler(req, res) {
         const { walletAddress, forceRefresh = false } = parse(evaluateBody, req.body, 'body');
-        const result = await risk.evaluate(walletAddress, forceRefresh, meta(res), (repos, result) =>
-          storeResponseWithin(res, result.cached ? 200 : 201, evaluationResultToJson)?.(repos, result) ?? Promise.resolve(),
-        );
+        // Only with an Idempotency-Key is there a response to store with the evaluation (a cached answer then
+        // needs no transaction at all).
+        const store = (status: number) => storeResponseWithin(res, status, evaluationResultToJson);
+        const within = res.locals.idempotency ? (repos: Repositories, result: EvaluationResult) => store(result.cached ? 200 : 201)!(repos, result) : undefined;
+        const result = await risk.evaluate(walletAddress, forceRefresh, meta(res), within);
         sendData(res, result.cached ? 200 : 201, evaluationResultToJson(result));
       },
     },
@@ -51,7 +54,7 @@ export function riskRoutes(risk: RiskService, creditLines: CreditLineService): R
       async handler(req, res) {
         const { walletAddress } = parse(walletParam, req.params, 'params');
         const page = await risk.history(walletAddress, parse(paginationSchema, req.query, 'query'), meta(res));
-        sendData(res, 200, { items: page.items.map(riskEvaluationToJson), nextCursor: page.nextCursor });
+        sendData(res, 200, { items: page.items.map(riskEvaluationSummaryToJson), nextCursor: page.nextCursor });
       },
     },
     {

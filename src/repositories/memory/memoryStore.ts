@@ -437,7 +437,7 @@ function repositoriesOver(current: () => State): Repositories {
       },
       findById: async (id) => structuredClone(current().evaluations.get(id) ?? null),
       latestForWallet: async (walletAddress) => structuredClone(newestEvaluations(current(), walletAddress, { limit: 1 })[0] ?? null),
-      listByWallet: async (walletAddress, page) => structuredClone(newestEvaluations(current(), walletAddress, page)),
+      listByWallet: async (walletAddress, page) => structuredClone(newestEvaluations(current(), walletAddress, page).map(({ signals: _s, inputs: _i, ...summary }) => summary)),
       async markApplied(id, application) {
         const stored = current().evaluations.get(id);
         if (!stored || stored.application) return false;

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/db.js';
 import type { SignalContribution } from '../../domain/risk/model.js';
-import type { EvaluationApplication, RiskEvaluation } from '../../domain/risk/evaluation.js';
+import type { EvaluationApplication, RiskEvaluation, RiskEvaluationSummary } from '../../domain/risk/evaluation.js';
 import type { RateConstraint } from '../../domain/risk/terms.js';
 import type { Page, RiskEvaluationRepository } from '../repositories.js';
 
@@ -25,10 +25,13 @@ interface EvaluationRow {
   applied_terms: { creditLimit: string; interestRateBps: number; rateConstraint: RateConstraint } | null;
 }
 
-const COLUMNS =
-  'id, seq, wallet_address, provider, model_version, score, band, decision, credit_limit, interest_rate_bps, signals, inputs, evaluated_at, expires_at, applied_at, applied_by, applied_to_line_id, applied_terms';
+const SUMMARY_COLUMNS =
+  'id, seq, wallet_address, provider, model_version, score, band, decision, credit_limit, interest_rate_bps, evaluated_at, expires_at, applied_at, applied_by, applied_to_line_id, applied_terms';
+const COLUMNS = `${SUMMARY_COLUMNS}, signals, inputs`;
 
-const toEvaluation = (row: EvaluationRow): RiskEvaluation => ({
+const toEvaluation = (row: EvaluationRow): RiskEvaluation => ({ ...toSummary(row), signals: row.signals, inputs: row.inputs });
+
+const toSummary = (row: Omit<EvaluationRow, 'signals' | 'inputs'>): RiskEvaluationSummary => ({
   id: row.id,
   seq: BigInt(row.seq),
   walletAddress: row.wallet_address,
@@ -39,8 +42,6 @@ const toEvaluation = (row: EvaluationRow): RiskEvaluation => ({
   decision: row.decision,
   creditLimit: BigInt(row.credit_limit),
   interestRateBps: row.interest_rate_bps,
-  signals: row.signals,
-  inputs: row.inputs,
   evaluatedAt: new Date(row.evaluated_at),
   expiresAt: new Date(row.expires_at),
   application:
@@ -88,18 +89,19 @@ export class PostgresRiskEvaluationRepository implements RiskEvaluationRepositor
   }
 
   async latestForWallet(walletAddress: string): Promise<RiskEvaluation | null> {
-    const [latest] = await this.listByWallet(walletAddress, { limit: 1 });
-    return latest ?? null;
+    const { rows } = await this.db.query<EvaluationRow>(`SELECT ${COLUMNS} FROM risk_evaluations WHERE wallet_address = $1 ORDER BY seq DESC LIMIT 1`, [walletAddress]);
+    return rows[0] ? toEvaluation(rows[0]) : null;
   }
 
-  async listByWallet(walletAddress: string, page: Page<bigint>): Promise<RiskEvaluation[]> {
+  async listByWallet(walletAddress: string, page: Page<bigint>): Promise<RiskEvaluationSummary[]> {
+    // The explanation (signals, inputs) stays on disk: a page of history is read and sent without it.
     const { rows } = await this.db.query<EvaluationRow>(
-      `SELECT ${COLUMNS} FROM risk_evaluations
+      `SELECT ${SUMMARY_COLUMNS} FROM risk_evaluations
         WHERE wallet_address = $1 AND ($2::bigint IS NULL OR seq < $2::bigint)
         ORDER BY seq DESC LIMIT $3`,
       [walletAddress, page.after?.toString() ?? null, page.limit],
     );
-    return rows.map(toEvaluation);
+    return rows.map(toSummary);
   }
 
   async markApplied(id: string, application: EvaluationApplication): Promise<boolean> {
