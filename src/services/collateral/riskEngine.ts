@@ -7,7 +7,8 @@ import { ConflictError } from '../../domain/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { DomainEvent, Job, Repositories, Store } from '../../repositories/repositories.js';
 import { formatAmount } from '../../domain/money.js';
-import { actorName } from '../audit.js';
+import { actorName, auditRow } from '../audit.js';
+import { maskAddress } from '../../domain/stellarAddress.js';
 import type { RequestMeta } from '../creditLineService.js';
 import { WalletOwnership } from '../walletOwnership.js';
 import { assertFresh, loadMarket, paramsVersionsOf, stalePrices, toHoldings, withYieldTo, type MarketSnapshot, type StalePrice } from './holdings.js';
@@ -131,7 +132,10 @@ export class RiskEngine {
     }
     if (dryRun) return { plan, execution: null };
     const execution = this.execution(walletAddress, account.lineId, plan, 'admin', actorName(meta), market, now);
-    await this.store.repos.riskExecutions.insert(execution);
+    await this.store.transaction(async (repos) => {
+      await repos.riskExecutions.insert(execution);
+      await repos.audit.append(auditRow(meta, 'risk_execution.order', { type: 'risk_execution', id: execution.id }, { before: null, after: { kind: plan.kind, walletAddress: maskAddress(walletAddress) } }, now));
+    });
     return { plan, execution };
   }
 
