@@ -19,6 +19,7 @@ import { creditLineRoutes } from './http/routes/creditLines.js';
 import { riskRoutes } from './http/routes/risk.js';
 import { collateralRoutes } from './http/routes/collateral.js';
 import { riskEngineRoutes } from './http/routes/riskEngine.js';
+import { repaymentRoutes } from './http/routes/repayments.js';
 import { docsRoutes } from './http/routes/docs.js';
 import { operationsRoutes } from './http/routes/operations.js';
 
@@ -33,6 +34,7 @@ export function routeTable(container: Container): RouteDefinition[] {
     ...riskRoutes(container.services.risk, container.services.creditLines),
     ...collateralRoutes(container.services.collateralAssets, container.services.prices, container.services.collateral),
     ...riskEngineRoutes(container.services.riskEngine, container.services.executions, container.services.cardCredit),
+    ...repaymentRoutes(container.services.schedules),
     ...auditLogRoutes(container.services.auditLog),
     ...authRoutes(container.services.walletAuth),
     ...webhookRoutes(container.services.webhooks),

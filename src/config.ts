@@ -68,7 +68,7 @@ const amount = (fallback: string) =>
       }
     });
 
-export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch', 'chain-indexer', 'reconciliation', 'horizon-listener', 'price-feed', 'risk-monitor'] as const;
+export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch', 'chain-indexer', 'reconciliation', 'horizon-listener', 'price-feed', 'risk-monitor', 'repayment-schedule'] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 const durations = (fallback: string) =>
@@ -183,6 +183,8 @@ const envSchema = z.object({
   PRICE_FEED_TIMEOUT_MS: positiveInt(5_000),
   RISK_MONITOR_INTERVAL_MS: positiveInt(1_000),
   RISK_MONITOR_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2_000),
+  REPAYMENT_SCHEDULE_INTERVAL_MS: positiveInt(3_600_000),
+  REPAYMENT_DUE_SOON_DAYS: z.coerce.number().int().min(0).max(15).default(3),
 });
 
 const TESTNET_HORIZON_URL = 'https://horizon-testnet.stellar.org';
@@ -264,6 +266,7 @@ export interface Config {
     readonly monitorIntervalMs: number;
     readonly monitorBatchSize: number;
   };
+  readonly schedule: { readonly intervalMs: number; readonly dueSoonDays: number };
   /** Following Horizon payments into the repayment account; absent unless HORIZON_URL and REPAYMENT_ACCOUNT are set. */
   readonly repayments?: {
     readonly account: string;
@@ -391,6 +394,7 @@ export function loadConfig(env: Env = process.env): Config {
       monitorIntervalMs: e.RISK_MONITOR_INTERVAL_MS,
       monitorBatchSize: e.RISK_MONITOR_BATCH_SIZE,
     },
+    schedule: { intervalMs: e.REPAYMENT_SCHEDULE_INTERVAL_MS, dueSoonDays: e.REPAYMENT_DUE_SOON_DAYS },
     repayments: e.REPAYMENT_ACCOUNT
       ? { account: e.REPAYMENT_ACCOUNT, assetCode: e.REPAYMENT_ASSET_CODE, assetIssuer: e.REPAYMENT_ASSET_ISSUER, intervalMs: e.HORIZON_LISTENER_INTERVAL_MS }
       : undefined,

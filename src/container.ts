@@ -46,6 +46,7 @@ import { ExecutionService } from './services/collateral/executionService.js';
 import { loadMarket, stalePrices } from './services/collateral/holdings.js';
 import { PriceService } from './services/collateral/priceService.js';
 import { RiskEngine } from './services/collateral/riskEngine.js';
+import { ScheduleService } from './services/repayment/scheduleService.js';
 import { HorizonTradePriceFeed, ReflectorPriceFeed, type PriceFeed } from './stellar/priceFeeds.js';
 
 export interface Container {
@@ -71,6 +72,7 @@ export interface Container {
     riskEngine: RiskEngine;
     executions: ExecutionService;
     cardCredit: CardCreditService;
+    schedules: ScheduleService;
     webhooks: WebhookService;
     jobs: JobService;
     /** Present when STELLAR_RPC_URL and CREDIT_CONTRACT_IDS are set. */
@@ -172,7 +174,7 @@ function withBackoff(tick: () => Promise<number>, backoff = new Backoff(1_000, 6
 }
 
 /** The periodic workers this process runs (WORKERS=all|none|a,b); chain workers only where configured. */
-function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFollowing, collateral: { prices: PriceService; riskEngine: RiskEngine }): PeriodicWorker[] {
+function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFollowing, collateral: { prices: PriceService; riskEngine: RiskEngine; schedules: ScheduleService }): PeriodicWorker[] {
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const { indexer, reconciliation, horizonListener } = chain;
   const available: Partial<Record<WorkerName, PeriodicWorker>> = {
@@ -197,6 +199,7 @@ function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFol
     'price-feed': { name: 'price-feed', intervalMs: config.collateral.priceFeedIntervalMs, exclusive: true, tick: withBackoff(() => collateral.prices.poll()) },
     // Not exclusive: each run is a queued job, and a job's subject (the asset) is leased to one runner at a time.
     'risk-monitor': { name: 'risk-monitor', intervalMs: config.collateral.monitorIntervalMs, exclusive: false, tick: () => collateral.riskEngine.runQueued(workerId) },
+    'repayment-schedule': { name: 'repayment-schedule', intervalMs: config.schedule.intervalMs, exclusive: true, tick: () => collateral.schedules.notify() },
     ...(horizonListener && {
       'horizon-listener': { name: 'horizon-listener', intervalMs: config.repayments!.intervalMs, exclusive: true, tick: withBackoff(() => horizonListener.tick()) },
     }),
@@ -317,7 +320,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   });
   const prices = new PriceService(store, priceFeedFactory(config, clock), logger, clock);
   const riskEngine = new RiskEngine({ store, logger, ownership, batchSize: config.collateral.monitorBatchSize, leaseMs: config.webhooks.leaseMs, clock });
-  const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks, chain, { prices, riskEngine }));
+  const schedules = new ScheduleService(store, creditLines, logger, { dueSoonDays: config.schedule.dueSoonDays, clock });
+  const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks, chain, { prices, riskEngine, schedules }));
 
   return {
     config,
@@ -335,6 +339,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       collateral,
       riskEngine,
       executions: new ExecutionService(store, creditLines, clock),
+      schedules,
       cardCredit: new CardCreditService(store, creditLines, collateral, risk, config.credit.maxCreditLimit, clock),
       idempotency: new IdempotencyService(store.repos.idempotency, clock),
       auditLog: new AuditLogService(store.repos.audit),

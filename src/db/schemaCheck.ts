@@ -87,6 +87,7 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
     columns: ['id', 'wallet_address', 'credit_line_id', 'kind', 'trigger', 'status', 'plan', 'fill', 'params_versions', 'created_by', 'created_at', 'settled_at', 'cancel_reason'],
     indexes: ['risk_executions_one_pending_idx', 'risk_executions_wallet_idx'],
   },
+  statement_notices: { columns: ['credit_line_id', 'statement_date', 'kind', 'sent_at'] },
   webhook_attempts: {
     columns: ['id', 'job_id', 'endpoint_id', 'status_code', 'error', 'latency_ms', 'created_at'],
     indexes: ['webhook_attempts_job_idx'],

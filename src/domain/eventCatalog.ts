@@ -16,6 +16,8 @@ export const EVENT_CATALOG = {
   'stop_loss.executed': 'A stop-loss sale was filled: collateral sold, debt repaid',
   'liquidation.executed': 'A partial liquidation was filled: debt repaid, collateral seized with the bonus',
   'liquidation.bad_debt': 'A liquidation could not restore health: all collateral seized, the rest of the debt written off',
+  'repayment.due_soon': 'A statement\'s minimum is due within a few days and not yet paid',
+  'repayment.late': 'A statement\'s minimum was not paid by its due date',
   'indexer.gap_detected': 'The RPC node no longer had ledgers after the indexer\'s cursor; a reconciliation was scheduled',
   'reconciliation.drift': 'A reconciliation run found the database and the chain disagreeing',
   'webhook.test': 'A connectivity test sent on request',

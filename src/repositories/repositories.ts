@@ -51,6 +51,8 @@ export interface CreditLineRepository {
   list(filter: CreditLineFilter, page: Page<CreditLineCursor>): Promise<CreditLine[]>;
   /** The line bound to the contract for this borrower, locked for update. */
   findByChainIdentityForUpdate(contractId: string, walletAddress: string): Promise<CreditLine | null>;
+  /** Lines that owe something (not closed), in id order after `afterId`: the schedule job walks them in batches. */
+  listOwing(page: { limit: number; afterId?: string }): Promise<CreditLine[]>;
   /** Lines bound to a contract, in id order after `afterId` (for reconciliation in batches). */
   listBound(contractId: string, page: { limit: number; afterId?: string }): Promise<CreditLine[]>;
 }
@@ -425,6 +427,11 @@ export interface RiskExecutionRepository {
   putRiskStates(states: AccountRiskState[]): Promise<void>;
 }
 
+export interface StatementNoticeRepository {
+  /** Records the notices not sent before and returns those (the ones to emit now). */
+  record(notices: Array<{ creditLineId: string; statementDate: Date; kind: 'due_soon' | 'late'; sentAt: Date }>): Promise<Array<{ creditLineId: string; statementDate: Date; kind: 'due_soon' | 'late' }>>;
+}
+
 export interface Repositories {
   creditLines: CreditLineRepository;
   ledger: LedgerRepository;
@@ -442,6 +449,7 @@ export interface Repositories {
   collateralAssets: CollateralAssetRepository;
   collateralPositions: CollateralPositionRepository;
   riskExecutions: RiskExecutionRepository;
+  statementNotices: StatementNoticeRepository;
 }
 
 /** A step a caller asks a service to run as the last write of the service's own transaction. */

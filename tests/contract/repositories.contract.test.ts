@@ -348,6 +348,26 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       expect(await store.repos.creditLines.findOpenByWallet(line.walletAddress)).toBeNull();
     });
 
+    it('lists the lines that owe something, in id order, in batches', async () => {
+      const owing = [makeLine({ utilized: 5n }), makeLine({ utilized: 1n }), makeLine({ utilized: 7n, status: 'suspended' })];
+      const settled = [makeLine({ utilized: 0n }), makeLine({ utilized: 3n, status: 'closed' })];
+      for (const line of [...owing, ...settled]) await store.repos.creditLines.insert(line);
+      const ids = owing.map((l) => l.id).sort();
+      const first = await store.repos.creditLines.listOwing({ limit: 2 });
+      const rest = await store.repos.creditLines.listOwing({ limit: 2, afterId: first.at(-1)!.id });
+      expect([...first, ...rest].map((l) => l.id).filter((id) => ids.includes(id))).toEqual(ids);
+      expect([...first, ...rest].some((l) => settled.some((s) => s.id === l.id))).toBe(false);
+    });
+
+    it('records each statement notice once and returns only the new ones', async () => {
+      const line = makeLine({ utilized: 5n });
+      await store.repos.creditLines.insert(line);
+      const notice = { creditLineId: line.id, statementDate: minutes(30), kind: 'due_soon' as const, sentAt: minutes(40) };
+      expect(await store.repos.statementNotices.record([notice])).toEqual([{ creditLineId: line.id, statementDate: minutes(30), kind: 'due_soon' }]);
+      expect(await store.repos.statementNotices.record([notice, { ...notice, kind: 'late' }])).toEqual([{ creditLineId: line.id, statementDate: minutes(30), kind: 'late' }]);
+      expect(await store.repos.statementNotices.record([])).toEqual([]);
+    });
+
     it('collateral backing is fixed when the line opens: update leaves it as it was', async () => {
       const backed = makeLine({ collateralBacked: true });
       const plain = makeLine();
@@ -904,22 +924,22 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
     });
 
     it("returns the wallet's lines in creation order, each with its ledger oldest first, and nothing of other wallets", async () => {
-      const { walletA, neighbour } = await twoLinesAndANeighbour();
+      const { walletA, current, closed, neighbour } = await twoLinesAndANeighbour();
       expect(await historyOf(walletA)).toEqual({
         lines: [
           {
-            line: { createdAt: minutes(1), status: 'closed', creditLimit: 500_0000000n, utilized: 0n },
+            line: { id: closed.id, createdAt: minutes(1), status: 'closed', creditLimit: 500_0000000n, utilized: 0n },
             entries: [
-              { type: 'draw', utilizedAfter: 100_0000000n, createdAt: minutes(2) },
-              { type: 'interest', utilizedAfter: 101_0000000n, createdAt: minutes(20) },
-              { type: 'repay', utilizedAfter: 0n, createdAt: minutes(40) },
+              { type: 'draw', amount: 100_0000000n, utilizedAfter: 100_0000000n, createdAt: minutes(2) },
+              { type: 'interest', amount: 1_0000000n, utilizedAfter: 101_0000000n, createdAt: minutes(20) },
+              { type: 'repay', amount: 101_0000000n, utilizedAfter: 0n, createdAt: minutes(40) },
             ],
           },
           {
-            line: { createdAt: minutes(100), status: 'active', creditLimit: 1_000_0000000n, utilized: 30_0000000n },
+            line: { id: current.id, createdAt: minutes(100), status: 'active', creditLimit: 1_000_0000000n, utilized: 30_0000000n },
             entries: [
-              { type: 'draw', utilizedAfter: 50_0000000n, createdAt: minutes(101) },
-              { type: 'repay', utilizedAfter: 30_0000000n, createdAt: minutes(130) },
+              { type: 'draw', amount: 50_0000000n, utilizedAfter: 50_0000000n, createdAt: minutes(101) },
+              { type: 'repay', amount: 20_0000000n, utilizedAfter: 30_0000000n, createdAt: minutes(130) },
             ],
           },
         ],
@@ -927,7 +947,12 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
         liquidations: 0,
       });
       expect(await historyOf(neighbour.walletAddress)).toEqual({
-        lines: [{ line: { createdAt: minutes(0), status: 'active', creditLimit: 1_000_0000000n, utilized: 70_0000000n }, entries: [{ type: 'draw', utilizedAfter: 70_0000000n, createdAt: minutes(3) }] }],
+        lines: [
+          {
+            line: { id: neighbour.id, createdAt: minutes(0), status: 'active', creditLimit: 1_000_0000000n, utilized: 70_0000000n },
+            entries: [{ type: 'draw', amount: 70_0000000n, utilizedAfter: 70_0000000n, createdAt: minutes(3) }],
+          },
+        ],
         defaults: 0,
         liquidations: 0,
       });
@@ -948,7 +973,7 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       await store.repos.creditLines.insert(line);
       await store.repos.creditLines.update({ ...line, status: 'suspended', utilized: I128_MAX - 1n, updatedAt: minutes(1) });
       const history = await historyOf(line.walletAddress);
-      expect(history).toEqual({ lines: [{ line: { createdAt: T0, status: 'suspended', creditLimit: I128_MAX, utilized: I128_MAX - 1n }, entries: [] }], defaults: 0, liquidations: 0 });
+      expect(history).toEqual({ lines: [{ line: { id: line.id, createdAt: T0, status: 'suspended', creditLimit: I128_MAX, utilized: I128_MAX - 1n }, entries: [] }], defaults: 0, liquidations: 0 });
       expect(typeof history.lines[0]!.line.utilized).toBe('bigint');
     });
 

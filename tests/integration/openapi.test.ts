@@ -36,6 +36,7 @@ const LINE = '/api/credit/lines/:id';
 const DRAW = '/api/credit/lines/:id/draw';
 const REPAY = '/api/credit/lines/:id/repay';
 const TRANSACTIONS = '/api/credit/lines/:id/transactions';
+const SCHEDULE = '/api/credit/lines/:id/schedule';
 const SUSPEND = '/api/credit/lines/:id/suspend';
 const REINSTATE = '/api/credit/lines/:id/reinstate';
 const CLOSE = '/api/credit/lines/:id/close';
@@ -356,6 +357,7 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
       'post chainEvent',
       'post collateralEvent',
       'post creditLineEvent',
+      'post repaymentNoticeEvent',
       'post riskEvent',
       'post webhookEndpointEvent',
     ]);
@@ -369,7 +371,7 @@ describe('openapi.yaml documents exactly the mounted routes', () => {
     // The event types an endpoint may subscribe to are exactly the catalog's, and each payload covers its share.
     const eventTypes = (spec.components.schemas.EventType as { enum: string[] }).enum;
     expect([...eventTypes].sort()).toEqual([...EVENT_TYPES].sort());
-    const payloadTypes = ['CreditLineWebhookEvent', 'RiskWebhookEvent', 'WebhookEndpointEvent', 'ChainWebhookEvent', 'CollateralWebhookEvent'].flatMap(
+    const payloadTypes = ['CreditLineWebhookEvent', 'RiskWebhookEvent', 'WebhookEndpointEvent', 'ChainWebhookEvent', 'CollateralWebhookEvent', 'RepaymentNoticeWebhookEvent'].flatMap(
       (name) => ((spec.components.schemas[name] as { properties: { type: { enum: string[] } } }).properties.type.enum),
     );
     expect(payloadTypes.sort()).toEqual([...EVENT_TYPES].sort());
@@ -741,6 +743,14 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
     expect((await call('get', TRANSACTIONS, { id: UNKNOWN_LINE }, (r) => r.set(client))).status).toBe(404);
     expect((await call('get', TRANSACTIONS, { id }, (r) => r.set(client).query({ cursor: 'bm9wZQ' }))).status).toBe(400);
     expect((await call('get', TRANSACTIONS, { id })).status).toBe(401);
+
+    const schedule = await call('get', SCHEDULE, { id }, (r) => r.set(asBorrower));
+    expect(schedule.status).toBe(200);
+    expect(schedule.body.data).toMatchObject({ standing: 'current', daysPastDue: 0, nextDue: null });
+    expect((await call('get', SCHEDULE, { id }, (r) => r.set(asStranger))).status).toBe(403);
+    expect((await call('get', SCHEDULE, { id: UNKNOWN_LINE }, (r) => r.set(client))).status).toBe(404);
+    expect((await call('get', SCHEDULE, { id: 'nope' }, (r) => r.set(client))).status).toBe(400);
+    expect((await call('get', SCHEDULE, { id })).status).toBe(401);
 
     // --- admin: terms ----------------------------------------------------------------------------------------
     expect((await call('patch', LINE, { id }, (r) => r.set(client).send({ creditLimit: '2000' }))).status).toBe(403);

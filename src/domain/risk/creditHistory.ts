@@ -1,19 +1,12 @@
 import type { CreditLine } from '../creditLine.js';
 import type { LedgerEntry } from '../ledger.js';
+import { statementsOf, type ScheduleRule } from '../repayment/schedule.js';
 
 /**
- * A wallet's track record on our own lines, for the risk model.
- *
- * Until repayment schedules exist, lateness follows a statement rule: every 30 days after a line opens a statement
- * closes, and if the line carried a balance then, a repayment is due within 15 days. The first repayment after the
- * statement settles it: on time if by the due date, late otherwise (days past due counted to that repayment, or to
- * now if none came yet). Statements still inside their 15 days are not judged.
+ * A wallet's track record on our own lines, for the risk model. Lateness is read from the lines' repayment
+ * schedules (src/domain/repayment/schedule.ts): a statement paid (to its minimum) by its due date is on time, one
+ * paid after it or still unpaid past it is late, with its days past due.
  */
-
-export const STATEMENT_CYCLE_DAYS = 30;
-export const PAYMENT_DUE_DAYS = 15;
-
-const DAY_MS = 86_400_000;
 
 export interface CreditHistory {
   repayments: number;
@@ -42,39 +35,23 @@ export const EMPTY_HISTORY: CreditHistory = Object.freeze({
 });
 
 export interface LineHistory {
-  line: Pick<CreditLine, 'createdAt' | 'status' | 'creditLimit' | 'utilized'>;
+  line: Pick<CreditLine, 'id' | 'createdAt' | 'status' | 'creditLimit' | 'utilized'>;
   /** Oldest first. */
-  entries: Pick<LedgerEntry, 'type' | 'utilizedAfter' | 'createdAt'>[];
+  entries: Pick<LedgerEntry, 'type' | 'amount' | 'utilizedAfter' | 'createdAt'>[];
 }
 
-const daysBetween = (from: Date, to: Date): number => Math.ceil((to.getTime() - from.getTime()) / DAY_MS);
-
-/** Statement outcomes of one line up to `now`. */
-export function statementOutcomes(history: LineHistory, now: Date): { onTime: number; late: number; maxDaysPastDue: number; currentDaysPastDue: number } {
+/** Statement outcomes of one line up to `now`, under the schedule rule. */
+export function statementOutcomes(history: LineHistory, now: Date, rule?: ScheduleRule): { onTime: number; late: number; maxDaysPastDue: number; currentDaysPastDue: number } {
   const result = { onTime: 0, late: 0, maxDaysPastDue: 0, currentDaysPastDue: 0 };
-  const { entries } = history;
-  let balanceIndex = -1; // last entry at or before the statement
-  let repayIndex = 0; // first repayment candidate after the statement
-  for (let k = 1; ; k++) {
-    const statement = new Date(history.line.createdAt.getTime() + k * STATEMENT_CYCLE_DAYS * DAY_MS);
-    if (statement > now) break;
-    while (balanceIndex + 1 < entries.length && entries[balanceIndex + 1]!.createdAt <= statement) balanceIndex++;
-    const balance = balanceIndex >= 0 ? entries[balanceIndex]!.utilizedAfter : 0n;
-    if (balance <= 0n) continue;
-    const due = new Date(statement.getTime() + PAYMENT_DUE_DAYS * DAY_MS);
-    while (repayIndex < entries.length && (entries[repayIndex]!.createdAt <= statement || entries[repayIndex]!.type !== 'repay')) repayIndex++;
-    const repayment = entries[repayIndex];
-    if (repayment && repayment.createdAt <= due) {
+  for (const statement of statementsOf(history.line.createdAt, history.entries, now, rule)) {
+    if (statement.state === 'open') continue;
+    if (statement.state === 'paid') {
       result.onTime++;
-    } else if (repayment) {
-      result.late++;
-      result.maxDaysPastDue = Math.max(result.maxDaysPastDue, daysBetween(due, repayment.createdAt));
-    } else if (now > due) {
-      result.late++;
-      const overdue = daysBetween(due, now);
-      result.maxDaysPastDue = Math.max(result.maxDaysPastDue, overdue);
-      result.currentDaysPastDue = Math.max(result.currentDaysPastDue, overdue);
+      continue;
     }
+    result.late++;
+    result.maxDaysPastDue = Math.max(result.maxDaysPastDue, statement.daysPastDue);
+    if (statement.state !== 'paid_late') result.currentDaysPastDue = Math.max(result.currentDaysPastDue, statement.daysPastDue);
   }
   return result;
 }

@@ -65,6 +65,7 @@ interface State {
   drifts: Drift[];
   incomingPayments: Map<string, IncomingPayment>;
   evaluations: Map<string, RiskEvaluation>;
+  notices: Set<string>;
   /** By code. */
   collateralAssets: Map<string, CollateralAsset>;
   /** By `${code}\u0000${version}`. */
@@ -99,6 +100,7 @@ const emptyState = (): State => ({
   drifts: [],
   incomingPayments: new Map(),
   evaluations: new Map(),
+  notices: new Set(),
   collateralAssets: new Map(),
   assetParams: new Map(),
   prices: [],
@@ -157,6 +159,13 @@ function repositoriesOver(current: () => State): Repositories {
       },
       findById: async (id) => structuredClone(current().lines.get(id) ?? null),
       findByIdForUpdate: async (id) => structuredClone(current().lines.get(id) ?? null),
+      listOwing: async (page) =>
+        structuredClone(
+          [...current().lines.values()]
+            .filter((l) => l.utilized > 0n && l.status !== 'closed' && (page.afterId === undefined || l.id > page.afterId))
+            .sort((a, b) => (a.id < b.id ? -1 : 1))
+            .slice(0, page.limit),
+        ),
       findOpenByWallet: async (walletAddress) => structuredClone([...current().lines.values()].find((l) => l.walletAddress === walletAddress && l.status !== 'closed') ?? null),
       async update(line) {
         if (line.status !== 'closed') {
@@ -446,6 +455,19 @@ function repositoriesOver(current: () => State): Repositories {
         return true;
       },
     },
+    statementNotices: {
+      async record(notices) {
+        const recorded = [];
+        for (const n of notices) {
+          const key = `${n.creditLineId}|${n.statementDate.toISOString()}|${n.kind}`;
+          if (current().notices.has(key)) continue;
+          if (!current().lines.has(n.creditLineId)) throw new Error(`foreign key: credit line ${n.creditLineId} does not exist`);
+          current().notices.add(key);
+          recorded.push({ creditLineId: n.creditLineId, statementDate: n.statementDate, kind: n.kind });
+        }
+        return structuredClone(recorded);
+      },
+    },
     creditHistory: {
       async forWallet(walletAddress) {
         const lines = [...current().lines.values()]
@@ -455,11 +477,11 @@ function repositoriesOver(current: () => State): Repositories {
         const events = current().events.filter((e) => e.aggregateType === 'credit_line' && ids.has(e.aggregateId));
         return structuredClone({
           lines: lines.map((line) => ({
-            line: { createdAt: line.createdAt, status: line.status, creditLimit: line.creditLimit, utilized: line.utilized },
+            line: { id: line.id, createdAt: line.createdAt, status: line.status, creditLimit: line.creditLimit, utilized: line.utilized },
             entries: current()
               .ledger.filter((e) => e.creditLineId === line.id)
               .sort((a, b) => (a.seq < b.seq ? -1 : 1))
-              .map((e) => ({ type: e.type, utilizedAfter: e.utilizedAfter, createdAt: e.createdAt })),
+              .map((e) => ({ type: e.type, amount: e.amount, utilizedAfter: e.utilizedAfter, createdAt: e.createdAt })),
           })),
           defaults: events.filter((e) => e.type === 'credit_line.defaulted').length,
           liquidations: events.filter((e) => e.type === 'liquidation.executed').length,

@@ -11,6 +11,7 @@ interface HistoryRow {
   credit_limit: string;
   utilized: string;
   type: LedgerEntryType | null;
+  amount: string | null;
   utilized_after: string | null;
   entry_at: Date | null;
 }
@@ -21,7 +22,7 @@ export class PostgresCreditHistoryRepository implements CreditHistoryRepository 
   async forWallet(walletAddress: string): Promise<{ lines: LineHistory[]; defaults: number; liquidations: number }> {
     // One round trip for lines and their ledgers, one for the event counts.
     const { rows } = await this.db.query<HistoryRow>(
-      `SELECT l.id AS line_id, l.created_at, l.status, l.credit_limit, l.utilized, t.type, t.utilized_after, t.created_at AS entry_at
+      `SELECT l.id AS line_id, l.created_at, l.status, l.credit_limit, l.utilized, t.type, t.amount, t.utilized_after, t.created_at AS entry_at
          FROM credit_lines l
          LEFT JOIN credit_transactions t ON t.credit_line_id = l.id
         WHERE l.wallet_address = $1
@@ -33,13 +34,13 @@ export class PostgresCreditHistoryRepository implements CreditHistoryRepository 
       let history = lines.get(row.line_id);
       if (!history) {
         history = {
-          line: { createdAt: new Date(row.created_at), status: row.status, creditLimit: BigInt(row.credit_limit), utilized: BigInt(row.utilized) },
+          line: { id: row.line_id, createdAt: new Date(row.created_at), status: row.status, creditLimit: BigInt(row.credit_limit), utilized: BigInt(row.utilized) },
           entries: [],
         };
         lines.set(row.line_id, history);
       }
-      if (row.type && row.utilized_after !== null && row.entry_at) {
-        history.entries.push({ type: row.type, utilizedAfter: BigInt(row.utilized_after), createdAt: new Date(row.entry_at) });
+      if (row.type && row.amount !== null && row.utilized_after !== null && row.entry_at) {
+        history.entries.push({ type: row.type, amount: BigInt(row.amount), utilizedAfter: BigInt(row.utilized_after), createdAt: new Date(row.entry_at) });
       }
     }
     if (lines.size === 0) return { lines: [], defaults: 0, liquidations: 0 };

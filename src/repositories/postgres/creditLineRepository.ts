@@ -128,6 +128,14 @@ export class PostgresCreditLineRepository implements CreditLineRepository {
     return rows[0] ? toLine(rows[0]) : null;
   }
 
+  async listOwing(page: { limit: number; afterId?: string }): Promise<CreditLine[]> {
+    const { rows } = await this.db.query<CreditLineRow>(
+      `SELECT ${COLUMNS} FROM credit_lines WHERE utilized > 0 AND status <> 'closed' AND ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2`,
+      [page.afterId ?? null, page.limit],
+    );
+    return rows.map(toLine);
+  }
+
   async listBound(contractId: string, page: { limit: number; afterId?: string }): Promise<CreditLine[]> {
     const { rows } = await this.db.query<CreditLineRow>(
       `SELECT ${COLUMNS} FROM credit_lines WHERE contract_id = $1 AND ($2::uuid IS NULL OR id > $2::uuid) ORDER BY id LIMIT $3`,

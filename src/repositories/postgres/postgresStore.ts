@@ -16,6 +16,7 @@ import { PostgresCreditHistoryRepository } from './creditHistoryRepository.js';
 import { PostgresCollateralAssetRepository } from './collateralAssetRepository.js';
 import { PostgresCollateralPositionRepository } from './collateralPositionRepository.js';
 import { PostgresRiskExecutionRepository } from './riskExecutionRepository.js';
+import { PostgresStatementNoticeRepository } from './statementNoticeRepository.js';
 
 const repositoriesOver = (db: Queryable): Repositories => ({
   creditLines: new PostgresCreditLineRepository(db),
@@ -34,6 +35,7 @@ const repositoriesOver = (db: Queryable): Repositories => ({
   collateralAssets: new PostgresCollateralAssetRepository(db),
   collateralPositions: new PostgresCollateralPositionRepository(db),
   riskExecutions: new PostgresRiskExecutionRepository(db),
+  statementNotices: new PostgresStatementNoticeRepository(db),
 });
 
 /** The same SQL serves PostgreSQL (pg.Pool) and embedded PGlite. */

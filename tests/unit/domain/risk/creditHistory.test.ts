@@ -5,14 +5,19 @@ import type { LedgerEntryType } from '../../../../src/domain/ledger.js';
 const T0 = new Date('2026-01-01T00:00:00Z');
 const DAY = 86_400_000;
 const at = (days: number) => new Date(T0.getTime() + days * DAY);
-const entry = (type: LedgerEntryType, days: number, utilizedAfter: bigint) => ({ type, createdAt: at(days), utilizedAfter });
+const USDC = 10_000_000n;
+/** An entry by the balance it leaves (in whole USDC); its amount is the change from the previous balance. */
+const entry = (type: LedgerEntryType, days: number, balanceAfter: bigint) => ({ type, createdAt: at(days), utilizedAfter: balanceAfter * USDC });
 
-const lineWith = (entries: LineHistory['entries'], overrides: Partial<LineHistory['line']> = {}): LineHistory => ({
-  line: { createdAt: T0, status: 'active', creditLimit: 1_000n, utilized: entries.at(-1)?.utilizedAfter ?? 0n, ...overrides },
-  entries,
+const lineWith = (entries: Array<ReturnType<typeof entry>>, overrides: Partial<LineHistory['line']> = {}): LineHistory => ({
+  line: { id: 'line-1', createdAt: T0, status: 'active', creditLimit: 1_000n * USDC, utilized: entries.at(-1)?.utilizedAfter ?? 0n, ...overrides },
+  entries: entries.map((e, i) => {
+    const before = i === 0 ? 0n : entries[i - 1]!.utilizedAfter;
+    return { ...e, amount: e.utilizedAfter > before ? e.utilizedAfter - before : before - e.utilizedAfter };
+  }),
 });
 
-describe('statement rule (30-day statements, 15 days to pay)', () => {
+describe('lateness from the repayment schedule (30-day statements, 15 days to pay the minimum)', () => {
   it('a repayment between the statement and its due date is on time', () => {
     const line = lineWith([entry('draw', 5, 500n), entry('repay', 40, 0n)]);
     expect(statementOutcomes(line, at(100))).toEqual({ onTime: 1, late: 0, maxDaysPastDue: 0, currentDaysPastDue: 0 });
@@ -41,8 +46,8 @@ describe('statement rule (30-day statements, 15 days to pay)', () => {
   });
 
   it('summarises lines: repayments counted, worst lateness kept, utilisation over open lines only', () => {
-    const open = lineWith([entry('draw', 5, 500n), entry('repay', 40, 250n), entry('repay', 70, 0n), entry('draw', 80, 250n)], { creditLimit: 1_000n, utilized: 250n });
-    const closed = lineWith([entry('draw', 1, 100n), entry('repay', 60, 0n)], { status: 'closed', creditLimit: 5_000n, utilized: 0n });
+    const open = lineWith([entry('draw', 5, 500n), entry('repay', 40, 250n), entry('repay', 70, 0n), entry('draw', 80, 250n)], { creditLimit: 1_000n * USDC, utilized: 250n * USDC });
+    const closed = lineWith([entry('draw', 1, 100n), entry('repay', 60, 0n)], { status: 'closed', creditLimit: 5_000n * USDC, utilized: 0n });
     const history = summariseCreditHistory([open, closed], { defaults: 1, liquidations: 0 }, at(100));
     expect(history).toMatchObject({ repayments: 3, onTimeStatements: 2, lateStatements: 1, maxDaysPastDue: 15, utilizationBps: 2_500, defaults: 1, liquidations: 0 });
     expect(summariseCreditHistory([], { defaults: 0, liquidations: 0 }, at(100)).utilizationBps).toBeNull();
