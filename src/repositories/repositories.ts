@@ -1,6 +1,7 @@
 import type { CreditLine, CreditLineStatus } from '../domain/creditLine.js';
 import type { LedgerEntry } from '../domain/ledger.js';
 import type { LineHistory } from '../domain/risk/creditHistory.js';
+import type { ProviderEvent, ProviderName, Repayment, SettlementFinding, SettlementRun } from '../domain/repayment/records.js';
 import type { EvaluationApplication, RiskEvaluation, RiskEvaluationSummary } from '../domain/risk/evaluation.js';
 import type {
   AccountRiskState,
@@ -394,6 +395,15 @@ export interface CollateralAssetRepository {
   latestVolatility(codes: string[]): Promise<Map<string, Partial<Record<7 | 30, VolatilityObservation>>>>;
 }
 
+/** A wallet's positions and its card line's balance as stored (interest since `lastAccrualAt` not yet capitalised). */
+export interface CollateralAccount {
+  positions: CollateralPosition[];
+  debt: bigint;
+  lineId: string | null;
+  interestRateBps: number | null;
+  lastAccrualAt: Date | null;
+}
+
 export interface CollateralPositionRepository {
   /** The wallet's positions, locked until the transaction ends: a withdrawal and a draw cannot both spend the same collateral. */
   listByWalletForUpdate(walletAddress: string): Promise<CollateralPosition[]>;
@@ -407,7 +417,7 @@ export interface CollateralPositionRepository {
   /** Wallets with a non-zero position in the asset, in address order after `afterWallet`. */
   holdersOf(assetCode: string, page: { limit: number; afterWallet?: string }): Promise<string[]>;
   /** Every position of these wallets, and the debt of their open collateral-backed lines: one round trip for a batch. */
-  accounts(walletAddresses: string[]): Promise<Map<string, { positions: CollateralPosition[]; debt: bigint; lineId: string | null; interestRateBps: number | null }>>;
+  accounts(walletAddresses: string[]): Promise<Map<string, CollateralAccount>>;
 }
 
 export interface RiskExecutionRepository {
@@ -432,6 +442,28 @@ export interface StatementNoticeRepository {
   record(notices: Array<{ creditLineId: string; statementDate: Date; kind: 'due_soon' | 'late'; sentAt: Date }>): Promise<Array<{ creditLineId: string; statementDate: Date; kind: 'due_soon' | 'late' }>>;
 }
 
+export interface RepaymentRepository {
+  /** Inserts the repayment, or returns the one already stored for its (provider, providerRef): a retried initiation. */
+  insertOrGet(repayment: Repayment): Promise<{ repayment: Repayment; created: boolean }>;
+  findById(id: string): Promise<Repayment | null>;
+  /** Locked until the transaction ends: the events of one payment apply one after the other. */
+  findByProviderRefForUpdate(provider: ProviderName, providerRef: string): Promise<Repayment | null>;
+  findByProviderRefs(provider: ProviderName, providerRefs: string[]): Promise<Repayment[]>;
+  update(repayment: Repayment): Promise<void>;
+  /** Newest first, keyset on (createdAt, id). */
+  listByLine(creditLineId: string, page: Page<{ createdAt: Date; id: string }>): Promise<Repayment[]>;
+  /** Succeeded (or since refunded) repayments of a provider last changed in [from, to): the settlement check's ledger side. */
+  listSettled(provider: ProviderName, from: Date, to: Date): Promise<Repayment[]>;
+  /** Claims a provider event: true the first time, false for a duplicate delivery. */
+  claimEvent(event: ProviderEvent & { payload: Record<string, unknown> }): Promise<boolean>;
+  insertRun(run: SettlementRun): Promise<void>;
+  finishRun(run: SettlementRun): Promise<void>;
+  addFindings(findings: SettlementFinding[]): Promise<void>;
+  /** Newest first, keyset on (startedAt, id). */
+  listRuns(page: Page<{ startedAt: Date; id: string }>): Promise<SettlementRun[]>;
+  findings(runId: string): Promise<SettlementFinding[]>;
+}
+
 export interface Repositories {
   creditLines: CreditLineRepository;
   ledger: LedgerRepository;
@@ -450,6 +482,7 @@ export interface Repositories {
   collateralPositions: CollateralPositionRepository;
   riskExecutions: RiskExecutionRepository;
   statementNotices: StatementNoticeRepository;
+  repayments: RepaymentRepository;
 }
 
 /** A step a caller asks a service to run as the last write of the service's own transaction. */

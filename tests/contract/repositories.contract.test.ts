@@ -1348,11 +1348,13 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
         debt: BEYOND_U64,
         lineId: open.id,
         interestRateBps: 875,
+        lastAccrualAt: open.lastAccrualAt,
       });
-      expect(accounts.get(plainLineWallet)).toEqual({ positions: [plainPosition], debt: 0n, lineId: null, interestRateBps: null });
-      expect(accounts.get(closedOnly)).toEqual({ positions: [], debt: 0n, lineId: null, interestRateBps: null });
-      expect(accounts.get(lineOnly)).toEqual({ positions: [], debt: 0n, lineId: lineOfLineOnly.id, interestRateBps: 0 });
-      expect(accounts.get(nothing)).toEqual({ positions: [], debt: 0n, lineId: null, interestRateBps: null });
+      const none = { debt: 0n, lineId: null, interestRateBps: null, lastAccrualAt: null };
+      expect(accounts.get(plainLineWallet)).toEqual({ positions: [plainPosition], ...none });
+      expect(accounts.get(closedOnly)).toEqual({ positions: [], ...none });
+      expect(accounts.get(lineOnly)).toEqual({ positions: [], debt: 0n, lineId: lineOfLineOnly.id, interestRateBps: 0, lastAccrualAt: lineOfLineOnly.lastAccrualAt });
+      expect(accounts.get(nothing)).toEqual({ positions: [], ...none });
       expect(await positions().accounts([])).toEqual(new Map());
       // A wallet asked for twice is one account; inside a unit of work the answer is the same.
       expect(await positions().accounts([withLine, withLine])).toEqual(new Map([[withLine, accounts.get(withLine)]]));

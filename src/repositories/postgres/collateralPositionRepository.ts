@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/db.js';
 import type { CollateralMovement, CollateralPosition, MovementType } from '../../domain/collateral/records.js';
-import type { CollateralPositionRepository, Page } from '../repositories.js';
+import type { CollateralAccount, CollateralPositionRepository, Page } from '../repositories.js';
 
 interface PositionRow {
   id: string;
@@ -118,13 +118,13 @@ export class PostgresCollateralPositionRepository implements CollateralPositionR
     return rows.map((row) => row.wallet_address);
   }
 
-  async accounts(walletAddresses: string[]): Promise<Map<string, { positions: CollateralPosition[]; debt: bigint; lineId: string | null; interestRateBps: number | null }>> {
-    const result = new Map<string, { positions: CollateralPosition[]; debt: bigint; lineId: string | null; interestRateBps: number | null }>();
+  async accounts(walletAddresses: string[]): Promise<Map<string, CollateralAccount>> {
+    const result = new Map<string, CollateralAccount>();
     if (walletAddresses.length === 0) return result;
-    for (const wallet of walletAddresses) result.set(wallet, { positions: [], debt: 0n, lineId: null, interestRateBps: null });
+    for (const wallet of walletAddresses) result.set(wallet, { positions: [], debt: 0n, lineId: null, interestRateBps: null, lastAccrualAt: null });
     // One statement, so positions and debt come from one snapshot (and never two queries at once on a transaction's client).
-    const { rows } = await this.db.query<Omit<PositionRow, 'id' | 'wallet_address'> & { id: string | null; wallet: string; line_id: string | null; utilized: string | null; interest_rate_bps: number | null }>(
-      `SELECT w.wallet, l.id AS line_id, l.utilized, l.interest_rate_bps,
+    const { rows } = await this.db.query<Omit<PositionRow, 'id' | 'wallet_address'> & { id: string | null; wallet: string; line_id: string | null; utilized: string | null; interest_rate_bps: number | null; last_accrual_at: Date | null }>(
+      `SELECT w.wallet, l.id AS line_id, l.utilized, l.interest_rate_bps, l.last_accrual_at,
               p.id, p.asset_code, p.quantity, p.yield_earned, p.yield_checkpoint_at, p.created_at, p.updated_at
          FROM (SELECT DISTINCT unnest($1::text[]) AS wallet) w
          LEFT JOIN credit_lines l ON l.wallet_address = w.wallet AND l.collateral_backed AND l.status <> 'closed'
@@ -138,6 +138,7 @@ export class PostgresCollateralPositionRepository implements CollateralPositionR
         account.debt = BigInt(row.utilized!);
         account.lineId = row.line_id;
         account.interestRateBps = row.interest_rate_bps;
+        account.lastAccrualAt = new Date(row.last_accrual_at!);
       }
       if (row.id !== null) account.positions.push(toPosition({ ...row, id: row.id, wallet_address: row.wallet }));
     }

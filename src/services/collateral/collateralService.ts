@@ -153,7 +153,7 @@ export class CollateralService {
     return {
       walletAddress,
       positions: projected,
-      health: accountHealth(toHoldings(market, positions, now), line?.utilized ?? 0n),
+      health: accountHealth(toHoldings(market, positions, now), line ? accrue(line, now).line.utilized : 0n),
       market,
       stale: stalePrices(market, positions.filter((p) => p.quantity > 0n).map((p) => p.assetCode), now),
       line,

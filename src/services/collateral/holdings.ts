@@ -2,7 +2,8 @@ import type { Holding } from '../../domain/collateral/health.js';
 import type { AssetParamsVersion, CollateralAsset, CollateralPosition, PriceObservation, VolatilityObservation } from '../../domain/collateral/records.js';
 import { accruedYield } from '../../domain/collateral/yieldCushion.js';
 import { ServiceUnavailableError } from '../../domain/errors.js';
-import type { Repositories } from '../../repositories/repositories.js';
+import type { CollateralAccount, Repositories } from '../../repositories/repositories.js';
+import { interestFor } from '../../domain/creditLine.js';
 
 /** What pricing a set of assets needs, read once per batch: the asset, its current parameters, its last price and volatility. */
 export interface MarketSnapshot {
@@ -86,3 +87,10 @@ export function toHoldings(market: MarketSnapshot, positions: CollateralPosition
 
 export const paramsVersionsOf = (market: MarketSnapshot, codes: string[]): Record<string, number> =>
   Object.fromEntries([...new Set(codes)].flatMap((code) => (market.params.has(code) ? [[code, market.params.get(code)!.version]] : [])));
+
+/** The card line's balance now: the stored one plus the interest accrued since it last moved (as a draw would see it). */
+export function debtNow(account: Pick<CollateralAccount, 'debt' | 'interestRateBps' | 'lastAccrualAt'>, now: Date): bigint {
+  if (!account.lastAccrualAt || account.interestRateBps === null) return account.debt;
+  const seconds = BigInt(Math.max(0, Math.floor((now.getTime() - account.lastAccrualAt.getTime()) / 1000)));
+  return account.debt + interestFor(account.debt, account.interestRateBps, seconds);
+}

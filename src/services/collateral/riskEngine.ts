@@ -11,7 +11,7 @@ import { actorName, auditRow } from '../audit.js';
 import { maskAddress } from '../../domain/stellarAddress.js';
 import type { RequestMeta } from '../creditLineService.js';
 import { WalletOwnership } from '../walletOwnership.js';
-import { assertFresh, loadMarket, paramsVersionsOf, stalePrices, toHoldings, withYieldTo, type MarketSnapshot, type StalePrice } from './holdings.js';
+import { assertFresh, debtNow, loadMarket, paramsVersionsOf, stalePrices, toHoldings, withYieldTo, type MarketSnapshot, type StalePrice } from './holdings.js';
 import { RISK_MONITOR_QUEUE } from './priceService.js';
 
 export interface RiskEngineOptions {
@@ -74,7 +74,7 @@ export class RiskEngine {
     const codes = account.positions.map((p) => p.assetCode);
     const market = await loadMarket(repos, codes);
     const [stopLoss, pendingExecution] = await Promise.all([repos.riskExecutions.getStopLoss(walletAddress), repos.riskExecutions.findPending(walletAddress)]);
-    const health = accountHealth(toHoldings(market, account.positions, now), account.debt, stopLoss?.assetPriority);
+    const health = accountHealth(toHoldings(market, account.positions, now), debtNow(account, now), stopLoss?.assetPriority);
     return {
       walletAddress,
       health,
@@ -90,7 +90,7 @@ export class RiskEngine {
         // Liquidatable below a health factor of 1.0: at this price (rounded up) the account is not yet, below it it is.
         liquidationPrice: triggerPrice(health, h.assetCode, 10_000),
       })),
-      effectiveRateBps: account.interestRateBps === null ? null : effectiveRateBps(account.debt, account.interestRateBps, health.holdings.map((h) => ({ value: h.value, aprBps: h.params.yieldAprBps }))),
+      effectiveRateBps: account.interestRateBps === null ? null : effectiveRateBps(health.debt, account.interestRateBps, health.holdings.map((h) => ({ value: h.value, aprBps: h.params.yieldAprBps }))),
       pendingExecution,
     };
   }
@@ -121,11 +121,11 @@ export class RiskEngine {
   async liquidate(walletAddress: string, dryRun: boolean, meta: RequestMeta): Promise<{ plan: ExecutionPlan; execution: RiskExecution | null }> {
     const now = this.clock();
     const account = (await this.store.repos.collateralPositions.accounts([walletAddress])).get(walletAddress)!;
-    if (!account.lineId || account.debt <= 0n) throw new ConflictError('not_liquidatable', 'The account has no debt on a collateral-backed line');
+    if (!account.lineId || debtNow(account, now) <= 0n) throw new ConflictError('not_liquidatable', 'The account has no debt on a collateral-backed line');
     const market = await loadMarket(this.store.repos, account.positions.map((p) => p.assetCode));
     assertFresh(market, account.positions.filter((p) => p.quantity > 0n).map((p) => p.assetCode), now);
     const stopLoss = await this.store.repos.riskExecutions.getStopLoss(walletAddress);
-    const health = accountHealth(toHoldings(market, account.positions, now), account.debt, stopLoss?.assetPriority);
+    const health = accountHealth(toHoldings(market, account.positions, now), debtNow(account, now), stopLoss?.assetPriority);
     const plan = planLiquidation(health, { priority: stopLoss?.assetPriority });
     if (!plan) {
       throw new ConflictError('not_liquidatable', `The account's health factor is ${health.healthFactorBps ?? 'infinite'} bps: not below 10000`, { healthFactorBps: health.healthFactorBps, band: health.band });
@@ -198,7 +198,7 @@ export class RiskEngine {
         if (account.positions.some((p) => p.quantity > 0n && staleCodes.has(p.assetCode))) continue;
         outcome.accounts++;
         const settings = stopLoss.get(wallet);
-        const health = accountHealth(toHoldings(market, account.positions, now), account.debt, settings?.assetPriority);
+        const health = accountHealth(toHoldings(market, account.positions, now), debtNow(account, now), settings?.assetPriority);
         const previous = states.get(wallet);
         if (previous?.band !== health.band || previous.healthFactorBps !== health.healthFactorBps) {
           changed.push({ walletAddress: wallet, band: health.band, healthFactorBps: health.healthFactorBps, updatedAt: now });
