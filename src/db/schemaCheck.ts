@@ -88,6 +88,16 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
     indexes: ['risk_executions_one_pending_idx', 'risk_executions_wallet_idx'],
   },
   statement_notices: { columns: ['credit_line_id', 'statement_date', 'kind', 'sent_at'] },
+  repayments: {
+    columns: ['id', 'credit_line_id', 'wallet_address', 'provider', 'provider_ref', 'status', 'currency', 'fiat_amount', 'fx_rate', 'amount', 'applied_amount', 'credited_amount', 'reversed_amount', 'failure_reason', 'parked_reason', 'created_at', 'updated_at'],
+    indexes: ['repayments_line_idx', 'repayments_settled_idx'],
+  },
+  provider_events: { columns: ['provider', 'event_id', 'type', 'outcome', 'repayment_id', 'payload', 'received_at'] },
+  settlement_runs: {
+    columns: ['id', 'window_from', 'window_to', 'status', 'charges_checked', 'payouts_checked', 'finding_count', 'error', 'started_at', 'finished_at'],
+    indexes: ['settlement_runs_started_idx'],
+  },
+  settlement_findings: { columns: ['id', 'run_id', 'kind', 'severity', 'provider_ref', 'repayment_id', 'expected', 'actual', 'created_at'], indexes: ['settlement_findings_run_idx'] },
   webhook_attempts: {
     columns: ['id', 'job_id', 'endpoint_id', 'status_code', 'error', 'latency_ms', 'created_at'],
     indexes: ['webhook_attempts_job_idx'],

@@ -1,6 +1,9 @@
 /** One row of a credit line's ledger: every change of the balance leaves one. */
-/** `collateral_repay`: debt repaid from the borrower's collateral (a stop-loss sale or a liquidation). */
-export const LEDGER_ENTRY_TYPES = ['draw', 'repay', 'interest', 'write_off', 'collateral_repay'] as const;
+/**
+ * `collateral_repay`: debt repaid from the borrower's collateral (a stop-loss sale or a liquidation);
+ * `repay_reversal`: a repayment given back by the payment provider (a refund or a lost dispute).
+ */
+export const LEDGER_ENTRY_TYPES = ['draw', 'repay', 'interest', 'write_off', 'collateral_repay', 'repay_reversal'] as const;
 export type LedgerEntryType = (typeof LEDGER_ENTRY_TYPES)[number];
 
 export interface LedgerEntry {

@@ -13,6 +13,7 @@ import {
 import { duplicateOpenLine, type CreditLine } from '../../domain/creditLine.js';
 import { ConflictError } from '../../domain/errors.js';
 import type { RiskEvaluation } from '../../domain/risk/evaluation.js';
+import type { Repayment, SettlementFinding, SettlementRun } from '../../domain/repayment/records.js';
 import { inProcessExclusive } from '../../lib/inProcessExclusive.js';
 import {
   CHAIN_EVENT_STATUSES,
@@ -38,6 +39,7 @@ import type {
   Page,
   Repositories,
   Store,
+  CollateralAccount,
 } from '../repositories.js';
 
 /**
@@ -66,6 +68,10 @@ interface State {
   incomingPayments: Map<string, IncomingPayment>;
   evaluations: Map<string, RiskEvaluation>;
   notices: Set<string>;
+  repayments: Map<string, Repayment>;
+  providerEvents: Set<string>;
+  settlementRuns: Map<string, SettlementRun>;
+  settlementFindings: SettlementFinding[];
   /** By code. */
   collateralAssets: Map<string, CollateralAsset>;
   /** By `${code}\u0000${version}`. */
@@ -101,6 +107,10 @@ const emptyState = (): State => ({
   incomingPayments: new Map(),
   evaluations: new Map(),
   notices: new Set(),
+  repayments: new Map(),
+  providerEvents: new Set(),
+  settlementRuns: new Map(),
+  settlementFindings: [],
   collateralAssets: new Map(),
   assetParams: new Map(),
   prices: [],
@@ -455,6 +465,56 @@ function repositoriesOver(current: () => State): Repositories {
         return true;
       },
     },
+    repayments: {
+      async insertOrGet(repayment) {
+        const existing = [...current().repayments.values()].find((r) => r.provider === repayment.provider && r.providerRef === repayment.providerRef);
+        if (existing) return { repayment: structuredClone(existing), created: false };
+        if (!current().lines.has(repayment.creditLineId)) throw new Error(`foreign key: credit line ${repayment.creditLineId} does not exist`);
+        current().repayments.set(repayment.id, structuredClone(repayment));
+        return { repayment: structuredClone(repayment), created: true };
+      },
+      findById: async (id) => structuredClone(current().repayments.get(id) ?? null),
+      findByProviderRefForUpdate: async (provider, ref) =>
+        structuredClone([...current().repayments.values()].find((r) => r.provider === provider && r.providerRef === ref) ?? null),
+      findByProviderRefs: async (provider, refs) => structuredClone([...current().repayments.values()].filter((r) => r.provider === provider && refs.includes(r.providerRef))),
+      async update(repayment) {
+        const stored = current().repayments.get(repayment.id);
+        if (stored) current().repayments.set(repayment.id, { ...structuredClone(repayment), creditLineId: stored.creditLineId, provider: stored.provider, providerRef: stored.providerRef, createdAt: stored.createdAt });
+      },
+      listByLine: async (lineId, page) =>
+        structuredClone(
+          [...current().repayments.values()]
+            .filter((r) => r.creditLineId === lineId && (!page.after || r.createdAt < page.after.createdAt || (r.createdAt.getTime() === page.after.createdAt.getTime() && r.id < page.after.id)))
+            .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
+            .slice(0, page.limit),
+        ),
+      listSettled: async (provider, from, to) =>
+        structuredClone([...current().repayments.values()].filter((r) => r.provider === provider && (r.status === 'succeeded' || r.status === 'refunded') && r.updatedAt >= from && r.updatedAt < to)),
+      async claimEvent(event) {
+        const key = `${event.provider}|${event.eventId}`;
+        if (current().providerEvents.has(key)) return false;
+        current().providerEvents.add(key);
+        return true;
+      },
+      async insertRun(run) {
+        current().settlementRuns.set(run.id, structuredClone(run));
+      },
+      async finishRun(run) {
+        current().settlementRuns.set(run.id, structuredClone(run));
+      },
+      async addFindings(findings) {
+        current().settlementFindings.push(...structuredClone(findings));
+      },
+      listRuns: async (page) =>
+        structuredClone(
+          [...current().settlementRuns.values()]
+            .filter((r) => !page.after || r.startedAt < page.after.startedAt || (r.startedAt.getTime() === page.after.startedAt.getTime() && r.id < page.after.id))
+            .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.id < b.id ? 1 : -1))
+            .slice(0, page.limit),
+        ),
+      findings: async (runId) =>
+        structuredClone(current().settlementFindings.filter((f) => f.runId === runId).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))),
+    },
     statementNotices: {
       async record(notices) {
         const recorded = [];
@@ -615,14 +675,14 @@ function repositoriesOver(current: () => State): Repositories {
           .sort(byText)
           .slice(0, page.limit),
       async accounts(walletAddresses) {
-        const result = new Map<string, { positions: CollateralPosition[]; debt: bigint; lineId: string | null; interestRateBps: number | null }>();
-        for (const wallet of walletAddresses) result.set(wallet, { positions: [], debt: 0n, lineId: null, interestRateBps: null });
+        const result = new Map<string, CollateralAccount>();
+        for (const wallet of walletAddresses) result.set(wallet, { positions: [], debt: 0n, lineId: null, interestRateBps: null, lastAccrualAt: null });
         const positions = [...current().positions.values()].filter((p) => result.has(p.walletAddress)).sort((a, b) => byText(a.assetCode, b.assetCode));
         for (const position of positions) result.get(position.walletAddress)!.positions.push(structuredClone(position));
         for (const line of current().lines.values()) {
           const account = result.get(line.walletAddress);
           if (!account || !line.collateralBacked || line.status === 'closed') continue;
-          Object.assign(account, { debt: line.utilized, lineId: line.id, interestRateBps: line.interestRateBps });
+          Object.assign(account, { debt: line.utilized, lineId: line.id, interestRateBps: line.interestRateBps, lastAccrualAt: structuredClone(line.lastAccrualAt) });
         }
         return result;
       },

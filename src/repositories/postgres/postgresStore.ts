@@ -17,6 +17,7 @@ import { PostgresCollateralAssetRepository } from './collateralAssetRepository.j
 import { PostgresCollateralPositionRepository } from './collateralPositionRepository.js';
 import { PostgresRiskExecutionRepository } from './riskExecutionRepository.js';
 import { PostgresStatementNoticeRepository } from './statementNoticeRepository.js';
+import { PostgresRepaymentRepository } from './repaymentRepository.js';
 
 const repositoriesOver = (db: Queryable): Repositories => ({
   creditLines: new PostgresCreditLineRepository(db),
@@ -36,6 +37,7 @@ const repositoriesOver = (db: Queryable): Repositories => ({
   collateralPositions: new PostgresCollateralPositionRepository(db),
   riskExecutions: new PostgresRiskExecutionRepository(db),
   statementNotices: new PostgresStatementNoticeRepository(db),
+  repayments: new PostgresRepaymentRepository(db),
 });
 
 /** The same SQL serves PostgreSQL (pg.Pool) and embedded PGlite. */
