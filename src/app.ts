@@ -34,7 +34,7 @@ export function routeTable(container: Container): RouteDefinition[] {
     ...riskRoutes(container.services.risk, container.services.creditLines),
     ...collateralRoutes(container.services.collateralAssets, container.services.prices, container.services.collateral),
     ...riskEngineRoutes(container.services.riskEngine, container.services.executions, container.services.cardCredit),
-    ...repaymentRoutes(container.services.schedules),
+    ...repaymentRoutes(container.services.schedules, container.services.repayments, container.services.settlements),
     ...auditLogRoutes(container.services.auditLog),
     ...authRoutes(container.services.walletAuth),
     ...webhookRoutes(container.services.webhooks),
@@ -66,6 +66,11 @@ export function createApp(container: Container): express.Express {
       exposedHeaders: ['X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'Idempotency-Replayed'],
     }),
   );
+  // Raw-body routes (provider webhooks) are mounted before the JSON parser: their signature covers the exact bytes.
+  const routes = routeTable(container);
+  for (const route of routes.filter((r) => r.rawBody)) {
+    app[route.method](route.path, express.raw({ type: () => true, limit: BODY_LIMIT }), route.handler as RequestHandler);
+  }
   app.use(requireJsonBody);
   app.use(express.json({ limit: BODY_LIMIT }));
 
@@ -75,7 +80,7 @@ export function createApp(container: Container): express.Express {
   const idempotent = idempotency(container.services.idempotency);
   const bearer = walletToken(container.services.walletAuth);
   const whoIs = (req: express.Request) => identify(keys, req);
-  for (const route of routeTable(container)) {
+  for (const route of routes.filter((r) => !r.rawBody)) {
     const chain: RequestHandler[] = [];
     if (route.access !== 'public') {
       const group = route.rateLimitGroup ?? route.access;

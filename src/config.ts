@@ -68,7 +68,7 @@ const amount = (fallback: string) =>
       }
     });
 
-export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch', 'chain-indexer', 'reconciliation', 'horizon-listener', 'price-feed', 'risk-monitor', 'repayment-schedule'] as const;
+export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch', 'chain-indexer', 'reconciliation', 'horizon-listener', 'price-feed', 'risk-monitor', 'repayment-schedule', 'anchor-repayments', 'settlement-reconciliation'] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 const durations = (fallback: string) =>
@@ -185,6 +185,27 @@ const envSchema = z.object({
   RISK_MONITOR_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2_000),
   REPAYMENT_SCHEDULE_INTERVAL_MS: positiveInt(3_600_000),
   REPAYMENT_DUE_SOON_DAYS: z.coerce.number().int().min(0).max(15).default(3),
+  PAYMENT_PROVIDER_API_KEY: z.string().min(1).optional(),
+  PAYMENT_WEBHOOK_SECRET: z.string().min(1).optional(),
+  PAYMENT_PROVIDER_API_BASE: z.url({ error: 'must be an http(s) URL' }).optional(),
+  PAYMENT_PROVIDER_TIMEOUT_MS: positiveInt(10_000),
+  PAYMENT_FX_RATES: z
+    .string()
+    .default('usd=1')
+    .transform((value, ctx) => {
+      const rates = new Map<string, bigint>();
+      for (const pair of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const match = /^([a-z]{3})=(\d{1,9})(?:\.(\d{1,14}))?$/.exec(pair);
+        if (!match) {
+          ctx.addIssue({ code: 'custom', message: `expected "currency=rate" pairs such as "usd=1,eur=1.08", got "${pair}"` });
+          return z.NEVER;
+        }
+        rates.set(match[1]!, BigInt(match[2]!) * 10n ** 14n + BigInt((match[3] ?? '').padEnd(14, '0')));
+      }
+      return rates;
+    }),
+  ANCHOR_REPAYMENT_INTERVAL_MS: positiveInt(5_000),
+  SETTLEMENT_RECONCILIATION_INTERVAL_MS: positiveInt(3_600_000),
 });
 
 const TESTNET_HORIZON_URL = 'https://horizon-testnet.stellar.org';
@@ -267,6 +288,13 @@ export interface Config {
     readonly monitorBatchSize: number;
   };
   readonly schedule: { readonly intervalMs: number; readonly dueSoonDays: number };
+  readonly payments: {
+    /** Absent without PAYMENT_PROVIDER_API_KEY: card repayments are then refused with 503. */
+    readonly stripe?: { readonly apiKey: string; readonly webhookSecret: string; readonly apiBase?: URL; readonly timeoutMs: number };
+    readonly fxRates: ReadonlyMap<string, bigint>;
+    readonly anchorIntervalMs: number;
+    readonly settlementIntervalMs: number;
+  };
   /** Following Horizon payments into the repayment account; absent unless HORIZON_URL and REPAYMENT_ACCOUNT are set. */
   readonly repayments?: {
     readonly account: string;
@@ -306,6 +334,7 @@ export function loadConfig(env: Env = process.env): Config {
   // Development follows the network the default passphrase names, so `npm start` scores wallets with no setup.
   const horizonUrl = e.HORIZON_URL ?? (e.NODE_ENV === 'development' ? TESTNET_HORIZON_URL : undefined);
   if (e.RISK_PROVIDER === 'signals' && !horizonUrl) problems.push('HORIZON_URL: required by RISK_PROVIDER=signals (the model reads chain activity from Horizon)');
+  if (e.PAYMENT_PROVIDER_API_KEY && !e.PAYMENT_WEBHOOK_SECRET) problems.push('PAYMENT_WEBHOOK_SECRET: required with PAYMENT_PROVIDER_API_KEY (provider webhooks are verified with it)');
   if (e.RISK_PROVIDER === 'external' && !e.RISK_PROVIDER_URL) problems.push('RISK_PROVIDER_URL: required by RISK_PROVIDER=external');
   for (const key of [...e.API_KEYS, ...e.ADMIN_API_KEYS]) {
     if (key.length < 16) problems.push('API_KEYS/ADMIN_API_KEYS: every key must be at least 16 characters');
@@ -395,6 +424,19 @@ export function loadConfig(env: Env = process.env): Config {
       monitorBatchSize: e.RISK_MONITOR_BATCH_SIZE,
     },
     schedule: { intervalMs: e.REPAYMENT_SCHEDULE_INTERVAL_MS, dueSoonDays: e.REPAYMENT_DUE_SOON_DAYS },
+    payments: {
+      stripe: e.PAYMENT_PROVIDER_API_KEY
+        ? {
+            apiKey: e.PAYMENT_PROVIDER_API_KEY,
+            webhookSecret: e.PAYMENT_WEBHOOK_SECRET!,
+            apiBase: e.PAYMENT_PROVIDER_API_BASE ? new URL(e.PAYMENT_PROVIDER_API_BASE) : undefined,
+            timeoutMs: e.PAYMENT_PROVIDER_TIMEOUT_MS,
+          }
+        : undefined,
+      fxRates: e.PAYMENT_FX_RATES,
+      anchorIntervalMs: e.ANCHOR_REPAYMENT_INTERVAL_MS,
+      settlementIntervalMs: e.SETTLEMENT_RECONCILIATION_INTERVAL_MS,
+    },
     repayments: e.REPAYMENT_ACCOUNT
       ? { account: e.REPAYMENT_ACCOUNT, assetCode: e.REPAYMENT_ASSET_CODE, assetIssuer: e.REPAYMENT_ASSET_ISSUER, intervalMs: e.HORIZON_LISTENER_INTERVAL_MS }
       : undefined,

@@ -47,6 +47,9 @@ import { loadMarket, stalePrices } from './services/collateral/holdings.js';
 import { PriceService } from './services/collateral/priceService.js';
 import { RiskEngine } from './services/collateral/riskEngine.js';
 import { ScheduleService } from './services/repayment/scheduleService.js';
+import { RepaymentService } from './services/repayment/repaymentService.js';
+import { SettlementService } from './services/repayment/settlementService.js';
+import { StripePaymentProvider } from './payments/stripeProvider.js';
 import { HorizonTradePriceFeed, ReflectorPriceFeed, type PriceFeed } from './stellar/priceFeeds.js';
 
 export interface Container {
@@ -73,6 +76,8 @@ export interface Container {
     executions: ExecutionService;
     cardCredit: CardCreditService;
     schedules: ScheduleService;
+    repayments: RepaymentService;
+    settlements: SettlementService;
     webhooks: WebhookService;
     jobs: JobService;
     /** Present when STELLAR_RPC_URL and CREDIT_CONTRACT_IDS are set. */
@@ -174,7 +179,15 @@ function withBackoff(tick: () => Promise<number>, backoff = new Backoff(1_000, 6
 }
 
 /** The periodic workers this process runs (WORKERS=all|none|a,b); chain workers only where configured. */
-function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFollowing, collateral: { prices: PriceService; riskEngine: RiskEngine; schedules: ScheduleService }): PeriodicWorker[] {
+function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFollowing, collateral: {
+    prices: PriceService;
+    riskEngine: RiskEngine;
+    schedules: ScheduleService;
+    repayments: RepaymentService;
+    settlements: SettlementService;
+    paymentProvider: boolean;
+  },
+): PeriodicWorker[] {
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const { indexer, reconciliation, horizonListener } = chain;
   const available: Partial<Record<WorkerName, PeriodicWorker>> = {
@@ -199,6 +212,17 @@ function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFol
     'price-feed': { name: 'price-feed', intervalMs: config.collateral.priceFeedIntervalMs, exclusive: true, tick: withBackoff(() => collateral.prices.poll()) },
     // Not exclusive: each run is a queued job, and a job's subject (the asset) is leased to one runner at a time.
     'risk-monitor': { name: 'risk-monitor', intervalMs: config.collateral.monitorIntervalMs, exclusive: false, tick: () => collateral.riskEngine.runQueued(workerId) },
+    ...(horizonListener && {
+      'anchor-repayments': { name: 'anchor-repayments', intervalMs: config.payments.anchorIntervalMs, exclusive: true, tick: () => collateral.repayments.applyAnchorPayments() },
+    }),
+    ...(collateral.paymentProvider && {
+      'settlement-reconciliation': {
+        name: 'settlement-reconciliation',
+        intervalMs: config.payments.settlementIntervalMs,
+        exclusive: true,
+        tick: withBackoff(() => collateral.settlements.runDaily()),
+      },
+    }),
     'repayment-schedule': { name: 'repayment-schedule', intervalMs: config.schedule.intervalMs, exclusive: true, tick: () => collateral.schedules.notify() },
     ...(horizonListener && {
       'horizon-listener': { name: 'horizon-listener', intervalMs: config.repayments!.intervalMs, exclusive: true, tick: withBackoff(() => horizonListener.tick()) },
@@ -321,7 +345,20 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const prices = new PriceService(store, priceFeedFactory(config, clock), logger, clock);
   const riskEngine = new RiskEngine({ store, logger, ownership, batchSize: config.collateral.monitorBatchSize, leaseMs: config.webhooks.leaseMs, clock });
   const schedules = new ScheduleService(store, creditLines, logger, { dueSoonDays: config.schedule.dueSoonDays, clock });
-  const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks, chain, { prices, riskEngine, schedules }));
+  const paymentProvider = config.payments.stripe ? new StripePaymentProvider(config.payments.stripe) : null;
+  const repayments = new RepaymentService(
+    store,
+    creditLines,
+    paymentProvider,
+    {
+      fxRates: config.payments.fxRates,
+      anchor: config.repayments && { account: config.repayments.account, assetCode: config.repayments.assetCode, assetIssuer: config.repayments.assetIssuer },
+    },
+    logger,
+    { ownership, metrics: metrics.repayments, clock },
+  );
+  const settlements = new SettlementService(store, paymentProvider, logger, clock);
+  const scheduler = new Scheduler(store, logger, createWorkers(config, webhooks, chain, { prices, riskEngine, schedules, repayments, settlements, paymentProvider: paymentProvider !== null }));
 
   return {
     config,
@@ -340,6 +377,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       riskEngine,
       executions: new ExecutionService(store, creditLines, clock),
       schedules,
+      repayments,
+      settlements,
       cardCredit: new CardCreditService(store, creditLines, collateral, risk, config.credit.maxCreditLimit, clock),
       idempotency: new IdempotencyService(store.repos.idempotency, clock),
       auditLog: new AuditLogService(store.repos.audit),

@@ -16,6 +16,8 @@ export interface RouteDefinition {
   idempotent?: boolean;
   /** Rate-limit group; defaults to the access level. Public routes are not limited. */
   rateLimitGroup?: string;
+  /** The handler reads the body as raw bytes (`req.body` is a Buffer): a provider's signature covers them exactly. */
+  rawBody?: boolean;
   handler: (req: Request, res: Response) => Promise<void> | void;
 }
 

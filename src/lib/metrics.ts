@@ -98,6 +98,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly repaymentWebhooks = new Counter({
+    name: 'repayment_webhooks_total',
+    help: 'Payment-provider webhooks by outcome (applied, failed, reversed, parked, unmatched, ignored, duplicate, rejected)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { collectDefaults?: boolean } = {}) {
     if (options.collectDefaults) collectDefaultMetrics({ register: this.registry });
   }
@@ -106,6 +113,11 @@ export class Metrics {
     lineOpened: () => this.linesOpened.inc(),
     drawn: (amount) => this.amountDrawn.inc(toTokens(amount)),
     repaid: (amount) => this.amountRepaid.inc(toTokens(amount)),
+  };
+
+  readonly repayments = {
+    webhookRejected: (reason: string) => this.repaymentWebhooks.inc({ outcome: `rejected_${reason}` }),
+    webhookProcessed: (outcome: string) => this.repaymentWebhooks.inc({ outcome }),
   };
 
   readonly risk = {

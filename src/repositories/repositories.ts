@@ -356,6 +356,8 @@ export interface IncomingPaymentRepository {
   /** Inserts the payments not seen before; returns how many were new. */
   insert(payments: IncomingPayment[]): Promise<number>;
   list(filter: { status?: IncomingPayment['status']; memo?: string }, limit: number): Promise<IncomingPayment[]>;
+  /** Moves a received payment on (applied to a repayment, or unmatched); false when it was no longer `received`. */
+  markStatus(id: string, status: 'applied' | 'unmatched'): Promise<boolean>;
 }
 
 export interface RiskEvaluationRepository {

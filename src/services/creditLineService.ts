@@ -419,6 +419,60 @@ export class CreditLineService {
     return line;
   }
 
+  /**
+   * A repayment the payment provider confirmed: applied interest first, up to what is owed. What exceeds the balance
+   * is not applied (the caller holds it as a credit balance). Runs `alsoWithin` in the same transaction, so the
+   * provider event is claimed together with the money it moves.
+   */
+  async applyProviderRepayment(
+    id: string,
+    amount: bigint,
+    data: Record<string, unknown>,
+    meta: RequestMeta,
+    alsoWithin: InTransaction<{ line: CreditLine; applied: bigint }>,
+  ): Promise<{ line: CreditLine; applied: bigint }> {
+    let applied = 0n;
+    const { line } = await this.change(
+      id,
+      meta,
+      'admin',
+      (repos, result) => alsoWithin(repos, { line: result.line, applied }),
+      (line, now) => {
+        applied = minBigint(amount, line.utilized);
+        if (applied === 0n) return { line, event: { type: 'credit_line.repaid', data: { ...data, amount: formatAmount(0n), interestPaid: formatAmount(0n), principalPaid: formatAmount(0n) } } };
+        const { line: after, split } = allocateRepayment(line, applied);
+        return {
+          line: after,
+          entry: this.entry(line.id, 'repay', applied, { interest: split.interest, principal: split.principal, utilizedAfter: after.utilized }, now),
+          event: {
+            type: 'credit_line.repaid',
+            data: { ...data, amount: formatAmount(applied), interestPaid: formatAmount(split.interest), principalPaid: formatAmount(split.principal) },
+          },
+        };
+      },
+    );
+    return { line, applied };
+  }
+
+  /** A repayment the provider gave back (refund, lost dispute): the amount goes back on the balance as principal. */
+  async reverseProviderRepayment(id: string, amount: bigint, data: Record<string, unknown>, meta: RequestMeta, alsoWithin: InTransaction<{ line: CreditLine }>): Promise<CreditLine> {
+    const { line } = await this.change(
+      id,
+      meta,
+      'admin',
+      (repos, result) => alsoWithin(repos, { line: result.line }),
+      (line, now) => {
+        const after = { ...line, utilized: line.utilized + amount, status: statusAfterLimitChange(line.status, line.utilized + amount, line.creditLimit) };
+        return {
+          line: after,
+          entry: this.entry(line.id, 'repay_reversal', amount, { principal: amount, utilizedAfter: after.utilized }, now),
+          event: { type: 'repayment.reversed', data: { ...data, amount: formatAmount(amount) } },
+        };
+      },
+    );
+    return line;
+  }
+
   /** New terms, with what follows from them: the status the contract would give, and when the rate last moved. */
   private withTerms(line: CreditLine, creditLimit: bigint, interestRateBps: number, riskScore: number | null, now: Date): CreditLine {
     return {

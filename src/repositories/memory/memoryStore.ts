@@ -439,6 +439,12 @@ function repositoriesOver(current: () => State): Repositories {
         }
         return inserted;
       },
+      async markStatus(id, status) {
+        const payment = current().incomingPayments.get(id);
+        if (!payment || payment.status !== 'received') return false;
+        payment.status = status;
+        return true;
+      },
       list: async (filter, limit) =>
         structuredClone(
           [...current().incomingPayments.values()]

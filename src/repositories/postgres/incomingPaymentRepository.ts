@@ -55,4 +55,9 @@ export class PostgresIncomingPaymentRepository implements IncomingPaymentReposit
       recordedAt: new Date(r.recorded_at),
     }));
   }
+
+  async markStatus(id: string, status: 'applied' | 'unmatched'): Promise<boolean> {
+    const { rowCount } = await this.db.query("UPDATE incoming_payments SET status = $2 WHERE id = $1 AND status = 'received'", [id, status]);
+    return rowCount === 1;
+  }
 }

@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../domain/errors.js';
+import { formatAmount } from '../../domain/money.js';
+import { minorUnitsOf, parseFiat, toLineUnits } from '../../domain/repayment/conversion.js';
+import type { ProviderName, Repayment } from '../../domain/repayment/records.js';
+import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
+import type { Logger } from '../../lib/logger.js';
+import type { DomainEvent, InTransaction, Repositories, Store } from '../../repositories/repositories.js';
+import { WebhookSignatureError, type PaymentEvent, type PaymentProvider } from '../../payments/paymentProvider.js';
+import type { CreditLineService, RequestMeta } from '../creditLineService.js';
+import { WalletOwnership } from '../walletOwnership.js';
+
+export interface RepaymentSettings {
+  /** Line-asset units per one major unit of each fiat currency, 1e14-scaled (the recorded conversion rate). */
+  fxRates: ReadonlyMap<string, bigint>;
+  /** The anchor path: USDC paid on chain to this account with the repayment's memo (HorizonListener records it). */
+  anchor?: { account: string; assetCode: string; assetIssuer?: string };
+}
+
+export interface PaymentInstructions {
+  provider: ProviderName;
+  clientSecret: string | null;
+  /** For anchor repayments: where to send what, with which memo. */
+  destination: string | null;
+  memo: string | null;
+}
+
+export interface Initiated {
+  repayment: Repayment;
+  instructions: PaymentInstructions;
+}
+
+export interface WebhookOutcome {
+  eventId: string;
+  type: string;
+  outcome: 'applied' | 'failed' | 'reversed' | 'parked' | 'unmatched' | 'ignored' | 'duplicate';
+  repaymentId: string | null;
+}
+
+export interface RepaymentMetrics {
+  webhookRejected(reason: string): void;
+  webhookProcessed(outcome: string): void;
+}
+
+const SYSTEM: RequestMeta = { actor: { kind: 'admin', id: 'payment-provider' } };
+const RATE_SCALE = 10n ** 14n;
+
+class DuplicateEvent extends Error {}
+
+const isCursor = (v: unknown): v is { createdAt: string; id: string } =>
+  typeof v === 'object' && v !== null && typeof (v as { createdAt?: unknown }).createdAt === 'string' && typeof (v as { id?: unknown }).id === 'string';
+
+/**
+ * Fiat repayments end to end: a payment is initiated with the provider (the Idempotency-Key passed through), and
+ * the provider's confirmation applies it to the line. Each provider event is claimed in the transaction that
+ * applies it, so a webhook delivered any number of times, concurrently or not, moves money once. A payment that
+ * cannot be applied (a closed or unknown line, a currency that does not match) is parked for review, never dropped;
+ * one that exceeds the balance is held as a credit balance on the repayment.
+ */
+export class RepaymentService {
+  private readonly clock: () => Date;
+  private readonly ownership: WalletOwnership;
+
+  constructor(
+    private readonly store: Store,
+    private readonly creditLines: CreditLineService,
+    private readonly provider: PaymentProvider | null,
+    private readonly settings: RepaymentSettings,
+    private readonly logger: Logger,
+    private readonly options: { ownership?: WalletOwnership; metrics?: RepaymentMetrics; clock?: () => Date } = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+    this.ownership = options.ownership ?? new WalletOwnership('required');
+  }
+
+  /** `amount` is what the user pays, in `currency` (a fiat code, or the anchor's asset code for an on-chain payment). */
+  async initiate(input: { lineId: string; amount: string; currency: string; idempotencyKey?: string }, meta: RequestMeta, alsoWithin?: InTransaction<Initiated>): Promise<Initiated> {
+    const line = await this.creditLines.get(input.lineId, meta);
+    if (meta.actor.kind !== 'admin') await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, line.walletAddress);
+    if (line.status === 'closed') throw new ConflictError('invalid_status', 'Cannot repay a closed credit line', { currentStatus: line.status });
+    if (line.contractId) throw new ConflictError('chain_bound', 'This line is bound to the Credit contract; repay it on chain', { contractId: line.contractId });
+    const currency = input.currency.toLowerCase();
+    const anchor = this.settings.anchor;
+    const onChain = anchor !== undefined && currency === anchor.assetCode.toLowerCase();
+    const rate = onChain ? RATE_SCALE : this.settings.fxRates.get(currency);
+    if (rate === undefined || (!onChain && minorUnitsOf(currency) === undefined)) {
+      throw new ValidationError([{ field: 'currency', rule: 'supported_currency', message: `is not a currency we take (${[...this.settings.fxRates.keys(), ...(anchor ? [anchor.assetCode] : [])].join(', ')})` }]);
+    }
+    const fiatAmount = onChain ? parseLineAmount(input.amount) : parseFiat(input.amount, currency);
+    if (fiatAmount === null || fiatAmount <= 0n) {
+      throw new ValidationError([{ field: 'amount', rule: 'decimal_amount', message: `must be a positive amount with at most ${onChain ? 7 : minorUnitsOf(currency)} decimals` }]);
+    }
+    const now = this.clock();
+    const id = randomUUID();
+    const amount = onChain ? fiatAmount : toLineUnits(fiatAmount, currency, rate);
+    let providerRef: string;
+    let clientSecret: string | null = null;
+    if (onChain) {
+      // The memo is the repayment's reference: 28 bytes fit a Stellar text memo.
+      providerRef = `rp-${id.replace(/-/g, '').slice(0, 24)}`;
+    } else {
+      if (!this.provider) throw new ServiceUnavailableError('payment_provider_not_configured', 'Card repayments are not configured here (PAYMENT_PROVIDER_API_KEY)');
+      const created = await this.provider.createPayment({
+        amountMinor: fiatAmount,
+        currency,
+        idempotencyKey: input.idempotencyKey ? `repayment:${meta.actor.id}:${input.idempotencyKey}` : `repayment:${id}`,
+        metadata: { repaymentId: id, creditLineId: line.id },
+        description: `Credit line repayment ${line.id}`,
+      });
+      providerRef = created.providerRef;
+      clientSecret = created.clientSecret;
+    }
+    const draft: Repayment = {
+      id,
+      creditLineId: line.id,
+      walletAddress: line.walletAddress,
+      provider: onChain ? 'anchor' : 'stripe',
+      providerRef,
+      status: 'pending',
+      currency,
+      fiatAmount,
+      fxRate1e14: rate,
+      amount,
+      appliedAmount: 0n,
+      creditedAmount: 0n,
+      reversedAmount: 0n,
+      failureReason: null,
+      parkedReason: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    return this.store.transaction(async (repos) => {
+      // A retry whose first attempt reached the provider but not us gets the provider's same payment back: one row.
+      const { repayment } = await repos.repayments.insertOrGet(draft);
+      const initiated: Initiated = {
+        repayment,
+        instructions: {
+          provider: repayment.provider,
+          clientSecret,
+          destination: onChain ? anchor!.account : null,
+          memo: onChain ? repayment.providerRef : null,
+        },
+      };
+      await alsoWithin?.(repos, initiated);
+      return initiated;
+    });
+  }
+
+  async get(id: string, meta: RequestMeta): Promise<Repayment> {
+    const repayment = await this.store.repos.repayments.findById(id);
+    if (!repayment) throw new NotFoundError('Repayment', id);
+    await this.ownership.assertCanRead(this.store.repos.walletAuth, meta.wallet, repayment.walletAddress);
+    return repayment;
+  }
+
+  async listByLine(lineId: string, page: PageRequest, meta: RequestMeta): Promise<PageResult<Repayment>> {
+    await this.creditLines.get(lineId, meta);
+    const after = page.cursor ? decodeCursor(page.cursor, isCursor) : undefined;
+    const rows = await this.store.repos.repayments.listByLine(lineId, { limit: page.limit + 1, after: after && { createdAt: new Date(after.createdAt), id: after.id } });
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null };
+  }
+
+  /** The provider's webhook: verified over the raw body, then processed exactly once. */
+  async handleWebhook(rawBody: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
+    if (!this.provider) throw new ServiceUnavailableError('payment_provider_not_configured', 'Card repayments are not configured here');
+    let event: PaymentEvent;
+    try {
+      event = this.provider.parseWebhook(rawBody, signature, this.clock());
+    } catch (error) {
+      if (!(error instanceof WebhookSignatureError)) throw error;
+      this.options.metrics?.webhookRejected('signature');
+      throw new ValidationError([{ field: 'Stripe-Signature', rule: 'valid_signature', message: error.message }], 'The webhook signature is missing, invalid or too old');
+    }
+    const payload = JSON.parse(rawBody.toString('utf8')) as Record<string, unknown>;
+    const outcome = await this.process(event, payload, 'stripe');
+    this.options.metrics?.webhookProcessed(outcome.outcome);
+    return outcome;
+  }
+
+  /** The anchor path: incoming USDC payments recorded by the HorizonListener, matched to repayments by memo. */
+  async applyAnchorPayments(limit = 100): Promise<number> {
+    const received = await this.store.repos.incomingPayments.list({ status: 'received' }, limit);
+    for (const payment of received) {
+      const event: PaymentEvent = { kind: 'succeeded', eventId: payment.id, type: 'incoming_payment', providerRef: payment.memo ?? '', amountMinor: payment.amount, currency: payment.assetCode.toLowerCase() };
+      const outcome = await this.process(event, { incomingPaymentId: payment.id, txHash: payment.txHash, memo: payment.memo, amount: formatAmount(payment.amount) }, 'anchor', async (repos, status) => {
+        await repos.incomingPayments.markStatus(payment.id, status === 'applied' ? 'applied' : 'unmatched');
+      });
+      if (outcome.outcome === 'unmatched') this.logger.warn({ payment: payment.id }, 'incoming payment matches no repayment: parked for review');
+    }
+    return received.length;
+  }
+
+  private async process(
+    event: PaymentEvent,
+    payload: Record<string, unknown>,
+    provider: ProviderName,
+    alsoWithin?: (repos: Repositories, outcome: WebhookOutcome['outcome']) => Promise<void>,
+  ): Promise<WebhookOutcome> {
+    const now = this.clock();
+    const done = (outcome: WebhookOutcome['outcome'], repaymentId: string | null): WebhookOutcome => ({ eventId: event.eventId, type: event.type, outcome, repaymentId });
+    const claim = async (repos: Repositories, outcome: WebhookOutcome['outcome'], repaymentId: string | null) => {
+      if (!(await repos.repayments.claimEvent({ provider, eventId: event.eventId, type: event.type, outcome, repaymentId, payload, receivedAt: now }))) throw new DuplicateEvent();
+      await alsoWithin?.(repos, outcome);
+    };
+    try {
+      if (event.kind === 'ignored') {
+        await this.store.transaction((repos) => claim(repos, 'ignored', null));
+        return done('ignored', null);
+      }
+      const repayment = await this.store.repos.repayments.findByProviderRefForUpdate(provider, event.providerRef);
+      if (!repayment) {
+        await this.store.transaction((repos) => claim(repos, 'unmatched', null));
+        return done('unmatched', null);
+      }
+      if (event.kind === 'failed') return await this.fail(repayment, event.reason, now, claim, done);
+      const line = await this.store.repos.creditLines.findById(repayment.creditLineId);
+      const currencyMatches = event.currency.toLowerCase() === repayment.currency;
+      if (event.kind === 'succeeded') {
+        if (repayment.status !== 'pending') {
+          await this.store.transaction((repos) => claim(repos, 'ignored', repayment.id));
+          return done('ignored', repayment.id);
+        }
+        const problem = !line ? 'the line no longer exists' : line.status === 'closed' ? 'the line is closed' : line.contractId ? 'the line is bound to the Credit contract' : !currencyMatches ? `the payment came in ${event.currency}, not ${repayment.currency}` : null;
+        if (problem) return await this.park(repayment, problem, now, claim, done);
+        return await this.apply(repayment, event.amountMinor, now, claim, done);
+      }
+      if (!currencyMatches || !line || line.contractId) return await this.park(repayment, 'a reversal that cannot be booked on the line', now, claim, done);
+      return await this.reverse(repayment, event, now, claim, done);
+    } catch (error) {
+      if (error instanceof DuplicateEvent) return done('duplicate', null);
+      throw error;
+    }
+  }
+
+  private async apply(repayment: Repayment, amountMinor: bigint, now: Date, claim: Claim, done: Done): Promise<WebhookOutcome> {
+    const amount = repayment.provider === 'anchor' ? amountMinor : toLineUnits(amountMinor, repayment.currency, repayment.fxRate1e14);
+    await this.creditLines.applyProviderRepayment(repayment.creditLineId, amount, { source: repayment.provider, repaymentId: repayment.id }, SYSTEM, async (repos, { applied }) => {
+      const fresh = (await repos.repayments.findByProviderRefForUpdate(repayment.provider, repayment.providerRef))!;
+      if (fresh.status !== 'pending') throw new DuplicateEvent(); // another event applied it meanwhile
+      await claim(repos, 'applied', repayment.id);
+      await repos.repayments.update({ ...fresh, status: 'succeeded', amount, appliedAmount: applied, creditedAmount: amount - applied, updatedAt: now });
+    });
+    return done('applied', repayment.id);
+  }
+
+  private async fail(repayment: Repayment, reason: string, now: Date, claim: Claim, done: Done): Promise<WebhookOutcome> {
+    await this.store.transaction(async (repos) => {
+      await claim(repos, 'failed', repayment.id);
+      const fresh = (await repos.repayments.findByProviderRefForUpdate(repayment.provider, repayment.providerRef))!;
+      if (fresh.status !== 'pending') return; // a late failure notice for a payment that succeeded changes nothing
+      await repos.repayments.update({ ...fresh, status: 'failed', failureReason: reason, updatedAt: now });
+      await repos.events.append(this.event('repayment.failed', repayment, { reason }, now));
+    });
+    return done('failed', repayment.id);
+  }
+
+  private async park(repayment: Repayment, reason: string, now: Date, claim: Claim, done: Done): Promise<WebhookOutcome> {
+    await this.store.transaction(async (repos) => {
+      await claim(repos, 'parked', repayment.id);
+      const fresh = (await repos.repayments.findByProviderRefForUpdate(repayment.provider, repayment.providerRef))!;
+      await repos.repayments.update({ ...fresh, status: 'parked', parkedReason: reason, updatedAt: now });
+      await repos.events.append(this.event('repayment.parked', repayment, { reason }, now));
+    });
+    return done('parked', repayment.id);
+  }
+
+  /** A refund or a dispute: what was applied goes back on the line, up to what the provider took back. */
+  private async reverse(repayment: Repayment, event: Extract<PaymentEvent, { kind: 'reversed' }>, now: Date, claim: Claim, done: Done): Promise<WebhookOutcome> {
+    const taken = repayment.provider === 'anchor' ? event.amountMinor : toLineUnits(event.amountMinor, repayment.currency, repayment.fxRate1e14);
+    // A refund reports the charge's refunded total; a dispute its own amount, on top of what was reversed before.
+    const target = event.cause === 'refund' ? taken : repayment.reversedAmount + taken;
+    const reversible = repayment.appliedAmount + repayment.creditedAmount;
+    const delta = (target < reversible ? target : reversible) - repayment.reversedAmount;
+    if (delta <= 0n) {
+      await this.store.transaction((repos) => claim(repos, 'ignored', repayment.id));
+      return done('ignored', repayment.id);
+    }
+    // Credit balance is given back first; only the rest goes back on the line.
+    const fromCredit = delta < repayment.creditedAmount ? delta : repayment.creditedAmount;
+    const onLine = delta - fromCredit;
+    const settle = async (repos: Repositories) => {
+      await claim(repos, 'reversed', repayment.id);
+      const reversedAmount = repayment.reversedAmount + delta;
+      await repos.repayments.update({
+        ...repayment,
+        status: reversedAmount >= reversible ? 'refunded' : repayment.status,
+        creditedAmount: repayment.creditedAmount - fromCredit,
+        reversedAmount,
+        updatedAt: now,
+      });
+    };
+    if (onLine > 0n) {
+      await this.creditLines.reverseProviderRepayment(repayment.creditLineId, onLine, { repaymentId: repayment.id, cause: event.cause }, SYSTEM, (repos) => settle(repos));
+    } else {
+      await this.store.transaction(settle);
+    }
+    return done('reversed', repayment.id);
+  }
+
+  private event(type: string, repayment: Repayment, data: Record<string, unknown>, now: Date): Omit<DomainEvent, 'seq'> {
+    return {
+      id: randomUUID(),
+      type,
+      aggregateType: 'repayment',
+      aggregateId: repayment.id,
+      payload: { repaymentId: repayment.id, creditLineId: repayment.creditLineId, walletAddress: repayment.walletAddress, provider: repayment.provider, ...data },
+      createdAt: now,
+    };
+  }
+}
+
+type Claim = (repos: Repositories, outcome: WebhookOutcome['outcome'], repaymentId: string | null) => Promise<void>;
+type Done = (outcome: WebhookOutcome['outcome'], repaymentId: string | null) => WebhookOutcome;
+
+/** A USDC amount (7 decimals) for on-chain repayments. */
+function parseLineAmount(text: string): bigint | null {
+  const match = /^(\d{1,20})(?:\.(\d{1,7}))?$/.exec(text);
+  if (!match) return null;
+  return BigInt(match[1]!) * 10_000_000n + BigInt((match[2] ?? '').padEnd(7, '0'));
+}
+
