@@ -32,6 +32,15 @@ describe('config', () => {
     expect(fail({ RISK_HORIZON_REQUEST_BUDGET: '2' })).toContain('RISK_HORIZON_REQUEST_BUDGET');
   });
 
+  it('reads the payment provider and the recorded FX rates, and needs the webhook secret with the key', () => {
+    const config = loadConfig({ PAYMENT_PROVIDER_API_KEY: 'sk_test_x', PAYMENT_WEBHOOK_SECRET: 'whsec_x', PAYMENT_FX_RATES: 'usd=1,eur=1.08,jpy=0.0067' });
+    expect(config.payments.stripe).toMatchObject({ apiKey: 'sk_test_x', webhookSecret: 'whsec_x' });
+    expect(config.payments.fxRates).toEqual(new Map([['usd', 100_000_000_000_000n], ['eur', 108_000_000_000_000n], ['jpy', 670_000_000_000n]]));
+    expect(loadConfig({}).payments.stripe).toBeUndefined();
+    expect(fail({ PAYMENT_PROVIDER_API_KEY: 'sk_test_x' })).toContain('PAYMENT_WEBHOOK_SECRET');
+    expect(fail({ PAYMENT_FX_RATES: 'dollars' })).toContain('PAYMENT_FX_RATES');
+  });
+
   it('switches to PostgreSQL when DATABASE_URL is a postgres URL', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).database).toMatchObject({ kind: 'postgres', url: 'postgres://u@h/db' });
   });
