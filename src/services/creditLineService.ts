@@ -282,17 +282,7 @@ export class CreditLineService {
   }
 
   async repay(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult>): Promise<MovementResult> {
-    const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), (line, now) => {
-      const { line: after, split } = allocateRepayment(line, amount);
-      return {
-        line: after,
-        entry: this.entry(line.id, 'repay', amount, { interest: split.interest, principal: split.principal, utilizedAfter: after.utilized }, now),
-        event: {
-          type: 'credit_line.repaid',
-          data: { amount: formatAmount(amount), interestPaid: formatAmount(split.interest), principalPaid: formatAmount(split.principal) },
-        },
-      };
-    });
+    const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), (line, now) => this.repayment(line, amount, now));
     this.metrics.repaid(amount);
     return withTransaction(result);
   }
@@ -439,16 +429,7 @@ export class CreditLineService {
       (repos, result) => alsoWithin(repos, { line: result.line, applied }),
       (line, now) => {
         applied = minBigint(amount, line.utilized);
-        if (applied === 0n) return { line, event: { type: 'credit_line.repaid', data: { ...data, amount: formatAmount(0n), interestPaid: formatAmount(0n), principalPaid: formatAmount(0n) } } };
-        const { line: after, split } = allocateRepayment(line, applied);
-        return {
-          line: after,
-          entry: this.entry(line.id, 'repay', applied, { interest: split.interest, principal: split.principal, utilizedAfter: after.utilized }, now),
-          event: {
-            type: 'credit_line.repaid',
-            data: { ...data, amount: formatAmount(applied), interestPaid: formatAmount(split.interest), principalPaid: formatAmount(split.principal) },
-          },
-        };
+        return this.repayment(line, applied, now, data);
       },
     );
     return { line, applied };
@@ -471,6 +452,19 @@ export class CreditLineService {
       },
     );
     return line;
+  }
+
+  /** Interest first, then principal: a repayment's line, ledger entry and `credit_line.repaid` event (none for zero). */
+  private repayment(line: CreditLine, amount: bigint, now: Date, data: Record<string, unknown> = {}): ChangeOutcome {
+    const { line: after, split } = amount > 0n ? allocateRepayment(line, amount) : { line, split: { interest: 0n, principal: 0n } };
+    return {
+      line: after,
+      entry: amount > 0n ? this.entry(line.id, 'repay', amount, { interest: split.interest, principal: split.principal, utilizedAfter: after.utilized }, now) : undefined,
+      event: {
+        type: 'credit_line.repaid',
+        data: { ...data, amount: formatAmount(amount), interestPaid: formatAmount(split.interest), principalPaid: formatAmount(split.principal) },
+      },
+    };
   }
 
   /** New terms, with what follows from them: the status the contract would give, and when the rate last moved. */

@@ -46,37 +46,22 @@ export interface ProviderEvent {
   repaymentId: string | null;
 }
 
-export const STATEMENT_STATUSES = ['open', 'paid', 'late', 'delinquent'] as const;
-export type StatementStatus = (typeof STATEMENT_STATUSES)[number];
-
-/** One billing cycle of a line: what was owed at the statement, the minimum due by the due date, what was paid since. */
-export interface Statement {
-  id: string;
-  creditLineId: string;
-  statementDate: Date;
-  dueDate: Date;
-  balance: bigint;
-  minimumDue: bigint;
-  paid: bigint;
-  /** When `paid` reached the minimum (null until it does). */
-  paidAt: Date | null;
-  status: StatementStatus;
-  dueSoonNotified: boolean;
-  lateNotified: boolean;
-}
-
 export const FINDING_KINDS = ['missing_in_ledger', 'missing_at_provider', 'amount_mismatch', 'currency_mismatch'] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
-export interface SettlementFinding {
-  id: string;
-  runId: string;
+/** What a settlement check found wrong about one payment. */
+export interface Mismatch {
   kind: FindingKind;
   severity: 'critical' | 'warning';
   providerRef: string | null;
   repaymentId: string | null;
   expected: string | null;
   actual: string | null;
+}
+
+export interface SettlementFinding extends Mismatch {
+  id: string;
+  runId: string;
   createdAt: Date;
 }
 

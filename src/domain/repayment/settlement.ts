@@ -1,4 +1,4 @@
-import type { FindingKind, Repayment } from './records.js';
+import type { Mismatch, Repayment } from './records.js';
 
 /** A charge as the provider reports it (minor units of its currency). */
 export interface SettledCharge {
@@ -6,15 +6,6 @@ export interface SettledCharge {
   providerRef: string | null;
   amountMinor: bigint;
   currency: string;
-}
-
-export interface Mismatch {
-  kind: FindingKind;
-  severity: 'critical' | 'warning';
-  providerRef: string | null;
-  repaymentId: string | null;
-  expected: string | null;
-  actual: string | null;
 }
 
 /**

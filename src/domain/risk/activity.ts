@@ -1,5 +1,5 @@
 import { parseAmount } from '../money.js';
-import type { ChainActivity } from './signals.js';
+import { EMPTY_ACTIVITY, type ChainActivity } from './signals.js';
 
 /**
  * Horizon records (only the fields we read, as Horizon names them) summarised into ChainActivity. Pure: the
@@ -94,21 +94,12 @@ export function summariseActivity(input: ActivityInput, asset: VolumeAsset, now:
   const since90 = now.getTime() - 90 * DAY_MS;
   const balanceLine = input.balances.find((b) => isAsset(asset, b.asset_type, b.asset_code, b.asset_issuer));
   const activity: ChainActivity = {
+    ...EMPTY_ACTIVITY,
     exists: true,
     firstSeenAt: input.firstOperation ? new Date(input.firstOperation.created_at) : null,
     balance: balanceLine ? parseAmount(balanceLine.balance) : 0n,
     trustlines: input.balances.filter((b) => b.asset_type !== 'native').length,
-    operations30d: 0,
-    operations90d: 0,
-    payments30d: 0,
-    payments90d: 0,
-    inflow90d: 0n,
-    outflow30d: 0n,
-    largestOutflow30d: 0n,
     monthlyInflows: [0n, 0n, 0n],
-    counterparties90d: 0,
-    transactions90d: 0,
-    failedTransactions90d: 0,
     windowComplete: input.windowComplete,
     requests: input.requests,
   };

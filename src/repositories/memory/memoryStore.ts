@@ -475,6 +475,7 @@ function repositoriesOver(current: () => State): Repositories {
       async insertOrGet(repayment) {
         const existing = [...current().repayments.values()].find((r) => r.provider === repayment.provider && r.providerRef === repayment.providerRef);
         if (existing) return { repayment: structuredClone(existing), created: false };
+        if (current().repayments.has(repayment.id)) throw new Error(`duplicate key: repayment ${repayment.id} exists`);
         if (!current().lines.has(repayment.creditLineId)) throw new Error(`foreign key: credit line ${repayment.creditLineId} does not exist`);
         current().repayments.set(repayment.id, structuredClone(repayment));
         return { repayment: structuredClone(repayment), created: true };
@@ -485,7 +486,19 @@ function repositoriesOver(current: () => State): Repositories {
       findByProviderRefs: async (provider, refs) => structuredClone([...current().repayments.values()].filter((r) => r.provider === provider && refs.includes(r.providerRef))),
       async update(repayment) {
         const stored = current().repayments.get(repayment.id);
-        if (stored) current().repayments.set(repayment.id, { ...structuredClone(repayment), creditLineId: stored.creditLineId, provider: stored.provider, providerRef: stored.providerRef, createdAt: stored.createdAt });
+        // Like the SQL UPDATE: only the outcome changes; who pays what, where and at which rate is fixed at initiation.
+        if (stored) {
+          Object.assign(stored, {
+            status: repayment.status,
+            amount: repayment.amount,
+            appliedAmount: repayment.appliedAmount,
+            creditedAmount: repayment.creditedAmount,
+            reversedAmount: repayment.reversedAmount,
+            failureReason: repayment.failureReason,
+            parkedReason: repayment.parkedReason,
+            updatedAt: new Date(repayment.updatedAt),
+          });
+        }
       },
       listByLine: async (lineId, page) =>
         structuredClone(
@@ -506,9 +519,22 @@ function repositoriesOver(current: () => State): Repositories {
         current().settlementRuns.set(run.id, structuredClone(run));
       },
       async finishRun(run) {
-        current().settlementRuns.set(run.id, structuredClone(run));
+        const stored = current().settlementRuns.get(run.id);
+        // Like the SQL UPDATE: the outcome only (window and start are fixed); an unknown run is left alone.
+        if (stored) {
+          Object.assign(stored, {
+            status: run.status,
+            chargesChecked: run.chargesChecked,
+            payoutsChecked: run.payoutsChecked,
+            findingCount: run.findingCount,
+            error: run.error,
+            finishedAt: run.finishedAt && new Date(run.finishedAt),
+          });
+        }
       },
       async addFindings(findings) {
+        // One statement in PostgreSQL: a finding of an unknown run fails all of it.
+        for (const f of findings) if (!current().settlementRuns.has(f.runId)) throw new Error(`foreign key: settlement run ${f.runId} does not exist`);
         current().settlementFindings.push(...structuredClone(findings));
       },
       listRuns: async (page) =>

@@ -51,10 +51,7 @@ export class CollateralService {
   }
 
   async deposit(walletAddress: string, assetCode: string, amount: string, meta: RequestMeta, alsoWithin?: InTransaction<MovementOutcome>): Promise<MovementOutcome> {
-    await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, walletAddress);
-    const asset = await this.store.repos.collateralAssets.findAsset(assetCode);
-    if (!asset) throw new NotFoundError('Collateral asset', assetCode);
-    const quantity = parseQuantity(amount, asset.decimals);
+    const { asset, quantity } = await this.movementRequest(walletAddress, assetCode, amount, meta);
     return this.store.transaction(async (repos) => {
       const now = this.clock();
       const market = await loadMarket(repos, [assetCode]);
@@ -74,10 +71,7 @@ export class CollateralService {
 
   /** Refused when the rest would not cover the debt under the card line's limit, or would leave the account less than healthy. */
   async withdraw(walletAddress: string, assetCode: string, amount: string, meta: RequestMeta, alsoWithin?: InTransaction<MovementOutcome>): Promise<MovementOutcome> {
-    await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, walletAddress);
-    const asset = await this.store.repos.collateralAssets.findAsset(assetCode);
-    if (!asset) throw new NotFoundError('Collateral asset', assetCode);
-    const quantity = parseQuantity(amount, asset.decimals);
+    const { asset, quantity } = await this.movementRequest(walletAddress, assetCode, amount, meta);
     return this.store.transaction(async (repos) => {
       const now = this.clock();
       // Same lock order as a draw (line, then positions): a draw and a withdrawal cannot both use the same collateral.
@@ -158,6 +152,14 @@ export class CollateralService {
       stale: stalePrices(market, positions.filter((p) => p.quantity > 0n).map((p) => p.assetCode), now),
       line,
     };
+  }
+
+  /** Who may move the wallet's collateral, which asset, and the quantity in its own decimals. */
+  private async movementRequest(walletAddress: string, assetCode: string, amount: string, meta: RequestMeta) {
+    await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, walletAddress);
+    const asset = await this.store.repos.collateralAssets.findAsset(assetCode);
+    if (!asset) throw new NotFoundError('Collateral asset', assetCode);
+    return { asset, quantity: parseQuantity(amount, asset.decimals) };
   }
 
   private async lockCardLine(repos: Repositories, walletAddress: string): Promise<CreditLine | null> {
