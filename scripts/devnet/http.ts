@@ -1,23 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLarge, readBody as readBounded } from '../lib/readBody.js';
 
 /** Small HTTP helpers shared by the RPC, Horizon and control faces (node:http, no framework). */
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
-export class BodyTooLarge extends Error {
-  override name = 'BodyTooLarge';
-}
+export { BodyTooLarge };
 
-export async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge(`request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+export const readBody = (req: IncomingMessage): Promise<string> => readBounded(req, MAX_BODY_BYTES);
 
 /** JSON with bigints written as decimal strings (the control API's convention). */
 export function stringify(value: unknown): string {

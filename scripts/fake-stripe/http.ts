@@ -1,23 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLarge, readBody as readBounded } from '../lib/readBody.js';
 
 /** node:http helpers: bounded body reading, Stripe-style JSON responses, an abortable sleep. */
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-export class BodyTooLarge extends Error {
-  override name = 'BodyTooLarge';
-}
+export { BodyTooLarge };
 
-export async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge(`request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+export const readBody = (req: IncomingMessage): Promise<string> => readBounded(req, MAX_BODY_BYTES);
 
 /** The API pretty-prints its JSON (two-space indent), and so does the fake. */
 export const serialize = (body: unknown): string => JSON.stringify(body, null, 2);
