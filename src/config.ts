@@ -185,8 +185,9 @@ const envSchema = z.object({
   RISK_MONITOR_BATCH_SIZE: z.coerce.number().int().min(1).max(50_000).default(2_000),
   REPAYMENT_SCHEDULE_INTERVAL_MS: positiveInt(3_600_000),
   REPAYMENT_DUE_SOON_DAYS: z.coerce.number().int().min(0).max(15).default(3),
-  PAYMENT_PROVIDER_API_KEY: z.string().min(1).optional(),
-  PAYMENT_WEBHOOK_SECRET: z.string().min(1).optional(),
+  // Empty counts as unset (docker compose passes `${VAR:-}` as an empty string).
+  PAYMENT_PROVIDER_API_KEY: z.string().optional().transform((v) => v || undefined),
+  PAYMENT_WEBHOOK_SECRET: z.string().optional().transform((v) => v || undefined),
   PAYMENT_PROVIDER_API_BASE: z.url({ error: 'must be an http(s) URL' }).optional(),
   PAYMENT_PROVIDER_TIMEOUT_MS: positiveInt(10_000),
   PAYMENT_FX_RATES: z
