@@ -103,7 +103,8 @@ export class StripePaymentProvider implements PaymentProvider {
     try {
       return await request();
     } catch (error) {
-      if (error instanceof Stripe.errors.StripeConnectionError && /timed out/i.test(error.message)) {
+      // stripe-node reports its own deadline as a connection error: "Request aborted due to timeout being reached".
+      if (error instanceof Stripe.errors.StripeConnectionError && /timeout|timed out/i.test(error.message)) {
         throw new GatewayTimeoutError('payment_provider_timeout', `The payment provider did not answer within ${this.settings.timeoutMs} ms`);
       }
       if (error instanceof Stripe.errors.StripeError) {

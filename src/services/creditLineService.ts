@@ -435,22 +435,21 @@ export class CreditLineService {
     return { line, applied };
   }
 
-  /** A repayment the provider gave back (refund, lost dispute): the amount goes back on the balance as principal. */
-  async reverseProviderRepayment(id: string, amount: bigint, data: Record<string, unknown>, meta: RequestMeta, alsoWithin: InTransaction<{ line: CreditLine }>): Promise<CreditLine> {
-    const { line } = await this.change(
-      id,
-      meta,
-      'admin',
-      (repos, result) => alsoWithin(repos, { line: result.line }),
-      (line, now) => {
-        const after = { ...line, utilized: line.utilized + amount, status: statusAfterLimitChange(line.status, line.utilized + amount, line.creditLimit) };
-        return {
-          line: after,
-          entry: this.entry(line.id, 'repay_reversal', amount, { principal: amount, utilizedAfter: after.utilized }, now),
-          event: { type: 'repayment.reversed', data: { ...data, amount: formatAmount(amount) } },
-        };
-      },
-    );
+  /**
+   * A repayment the provider gave back (refund, lost dispute): the amount goes back on the balance as principal.
+   * `decide` runs inside the transaction with the line locked, so it can read what was already reversed and size
+   * this reversal from fresh state (two reversals of one payment then queue instead of both counting the same).
+   */
+  async reverseProviderRepayment(id: string, meta: RequestMeta, decide: (repos: Repositories) => Promise<{ amount: bigint; data: Record<string, unknown> }>): Promise<CreditLine> {
+    const { line } = await this.change(id, meta, 'admin', undefined, async (line, now, repos) => {
+      const { amount, data } = await decide(repos);
+      const after = { ...line, utilized: line.utilized + amount, status: statusAfterLimitChange(line.status, line.utilized + amount, line.creditLimit) };
+      return {
+        line: after,
+        entry: amount > 0n ? this.entry(line.id, 'repay_reversal', amount, { principal: amount, utilizedAfter: after.utilized }, now) : undefined,
+        event: { type: 'repayment.reversed', data: { ...data, amount: formatAmount(amount) } },
+      };
+    });
     return line;
   }
 

@@ -21,7 +21,8 @@ import { ConflictError } from '../../src/domain/errors.js';
 import type { LedgerEntry } from '../../src/domain/ledger.js';
 import type { EvaluationApplication, RiskEvaluation, RiskEvaluationSummary } from '../../src/domain/risk/evaluation.js';
 import { I128_MAX } from '../../src/domain/money.js';
-import type { AuditEntry, DomainEvent, IdempotencyRecord, Store } from '../../src/repositories/repositories.js';
+import type { ProviderEvent, Repayment, SettlementFinding, SettlementRun } from '../../src/domain/repayment/records.js';
+import type { AuditEntry, DomainEvent, IdempotencyRecord, IncomingPayment, Store } from '../../src/repositories/repositories.js';
 import { openTestStore, STORAGE_KINDS } from '../support/databases.js';
 
 /**
@@ -288,6 +289,85 @@ function makeExecution(line: CreditLine, overrides: Partial<RiskExecution> = {})
     createdAt: T0,
     settledAt: null,
     cancelReason: null,
+    ...overrides,
+  };
+}
+
+// Repayments. Amounts beyond 2^64 catch any narrowing on the way; every amount differs so a swapped column shows.
+function makeRepayment(line: CreditLine, overrides: Partial<Repayment> = {}): Repayment {
+  const createdAt = overrides.createdAt ?? T0;
+  return {
+    id: randomUUID(),
+    creditLineId: line.id,
+    walletAddress: line.walletAddress,
+    provider: 'stripe',
+    providerRef: `pi_${randomBytes(12).toString('hex')}`,
+    status: 'pending',
+    currency: 'usd',
+    fiatAmount: BEYOND_U64 + 1n,
+    fxRate1e14: 108_000_000_000_000n,
+    amount: BEYOND_U64 * 1_000n + 7n,
+    appliedAmount: 0n,
+    creditedAmount: 0n,
+    reversedAmount: 0n,
+    failureReason: null,
+    parkedReason: null,
+    createdAt,
+    updatedAt: createdAt,
+    ...overrides,
+  };
+}
+
+function makeProviderEvent(overrides: Partial<ProviderEvent & { payload: Record<string, unknown> }> = {}): ProviderEvent & { payload: Record<string, unknown> } {
+  return { provider: 'stripe', eventId: `evt_${randomBytes(8).toString('hex')}`, type: 'payment_intent.succeeded', receivedAt: T0, outcome: 'applied', repaymentId: null, payload: { id: 'evt', nested: { amount: 1000 } }, ...overrides };
+}
+
+function makeSettlementRun(overrides: Partial<SettlementRun> = {}): SettlementRun {
+  return {
+    id: randomUUID(),
+    windowFrom: minutes(-24 * 60),
+    windowTo: T0,
+    status: 'running',
+    chargesChecked: 0,
+    payoutsChecked: 0,
+    findingCount: 0,
+    error: null,
+    startedAt: minutes(1),
+    finishedAt: null,
+    ...overrides,
+  };
+}
+
+function makeFinding(runId: string, overrides: Partial<SettlementFinding> = {}): SettlementFinding {
+  return {
+    id: randomUUID(),
+    runId,
+    kind: 'amount_mismatch',
+    severity: 'critical',
+    providerRef: 'pi_abc',
+    repaymentId: randomUUID(),
+    expected: '10000 usd',
+    actual: '9999 usd',
+    createdAt: minutes(2),
+    ...overrides,
+  };
+}
+
+function makeIncomingPayment(id: string, overrides: Partial<IncomingPayment> = {}): IncomingPayment {
+  return {
+    id,
+    pagingToken: id,
+    txHash: randomBytes(32).toString('hex'),
+    fromAccount: wallet(),
+    toAccount: wallet(),
+    assetCode: 'USDC',
+    assetIssuer: wallet(),
+    amount: BEYOND_U64,
+    memo: 'rp-0123456789abcdef01234567',
+    memoType: 'text',
+    createdAt: T0,
+    status: 'received',
+    recordedAt: minutes(1),
     ...overrides,
   };
 }
@@ -1597,6 +1677,418 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       const last: AccountRiskState = { walletAddress: owner, band: 'warning', healthFactorBps: 10_900, updatedAt: minutes(2) };
       await executions().putRiskStates([{ walletAddress: owner, band: 'healthy', healthFactorBps: null, updatedAt: minutes(1) }, last]);
       expect(await executions().riskStates([owner])).toEqual(new Map([[owner, last]]));
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('repayments', () => {
+    const repayments = () => store.repos.repayments;
+    async function openLine(overrides: Partial<CreditLine> = {}): Promise<CreditLine> {
+      const line = makeLine(overrides);
+      await store.repos.creditLines.insert(line);
+      return line;
+    }
+
+    it('insertOrGet stores a new repayment (created) and findById round-trips every field, amounts beyond 2^64 included', async () => {
+      const line = await openLine();
+      const repayment = makeRepayment(line, { failureReason: 'card declined', parkedReason: 'line closed', appliedAmount: 3n, creditedAmount: 4n, reversedAmount: 5n, updatedAt: minutes(9) });
+      expect(await repayments().insertOrGet(repayment)).toEqual({ repayment, created: true });
+      const found = await repayments().findById(repayment.id);
+      expect(found).toEqual(repayment);
+      expect(typeof found!.fiatAmount).toBe('bigint');
+      expect(found!.amount).toBe(BEYOND_U64 * 1_000n + 7n);
+      expect(await repayments().findById(randomUUID())).toBeNull();
+      // What was handed back is a copy.
+      found!.amount = 0n;
+      found!.createdAt.setTime(0);
+      expect(await repayments().findById(repayment.id)).toEqual(repayment);
+    });
+
+    it('an anchor repayment with a 7-decimal amount and a memo as its reference round-trips too', async () => {
+      const line = await openLine();
+      const repayment = makeRepayment(line, { provider: 'anchor', providerRef: 'rp-0123456789abcdef01234567', currency: 'usdc', fiatAmount: 1n, fxRate1e14: 10n ** 14n, amount: 1n });
+      await repayments().insertOrGet(repayment);
+      expect(await repayments().findById(repayment.id)).toEqual(repayment);
+    });
+
+    it('a second insert of the same (provider, providerRef) returns the stored row with created false, and stores nothing new', async () => {
+      const line = await openLine();
+      const first = makeRepayment(line);
+      await repayments().insertOrGet(first);
+      const retry = makeRepayment(line, { providerRef: first.providerRef, fiatAmount: 1n, amount: 1n, createdAt: minutes(5) });
+      expect(await repayments().insertOrGet(retry)).toEqual({ repayment: first, created: false });
+      expect(await repayments().findById(retry.id)).toBeNull();
+      expect(ids(await repayments().listByLine(line.id, { limit: 10 }))).toEqual([first.id]);
+      // The same reference at the other provider is another payment.
+      const anchor = makeRepayment(line, { provider: 'anchor', providerRef: first.providerRef });
+      expect(await repayments().insertOrGet(anchor)).toEqual({ repayment: anchor, created: true });
+    });
+
+    it('concurrent insertOrGet of one payment: exactly one is created, every caller gets that row', async () => {
+      const line = await openLine();
+      const providerRef = 'pi_racing';
+      const attempts = Array.from({ length: 5 }, (_, i) => makeRepayment(line, { providerRef, createdAt: minutes(i) }));
+      const results = await Promise.all(
+        attempts.map((repayment) =>
+          store.transaction(async (repos) => {
+            const result = await repos.repayments.insertOrGet(repayment);
+            await sleep(5);
+            return result;
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      const winner = results.find((r) => r.created)!.repayment;
+      for (const r of results) expect(r.repayment).toEqual(winner);
+      expect(await repayments().listByLine(line.id, { limit: 10 })).toEqual([winner]);
+    });
+
+    it('a repayment for an unknown line, or with an id that is taken, is refused', async () => {
+      await expect(repayments().insertOrGet(makeRepayment(makeLine()))).rejects.toThrow();
+      const line = await openLine();
+      const stored = makeRepayment(line);
+      await repayments().insertOrGet(stored);
+      await expect(repayments().insertOrGet(makeRepayment(line, { id: stored.id }))).rejects.toThrow();
+      expect(await repayments().findById(stored.id)).toEqual(stored);
+    });
+
+    it('findByProviderRefForUpdate finds by provider and reference, inside a transaction too; nothing else', async () => {
+      const line = await openLine();
+      const stripe = makeRepayment(line);
+      const anchor = makeRepayment(line, { provider: 'anchor', providerRef: 'rp-memo' });
+      for (const r of [stripe, anchor]) await repayments().insertOrGet(r);
+      expect(await repayments().findByProviderRefForUpdate('stripe', stripe.providerRef)).toEqual(stripe);
+      expect(await store.transaction((repos) => repos.repayments.findByProviderRefForUpdate('anchor', 'rp-memo'))).toEqual(anchor);
+      expect(await repayments().findByProviderRefForUpdate('anchor', stripe.providerRef)).toBeNull();
+      expect(await repayments().findByProviderRefForUpdate('stripe', 'rp-memo')).toBeNull();
+      expect(await repayments().findByProviderRefForUpdate('anchor', '')).toBeNull();
+    });
+
+    it('findByProviderRefs returns the repayments of that provider among the references, bigints intact', async () => {
+      const line = await openLine();
+      const [a, b, c] = [makeRepayment(line), makeRepayment(line, { fiatAmount: 2n }), makeRepayment(line)];
+      const otherProvider = makeRepayment(line, { provider: 'anchor', providerRef: a.providerRef });
+      for (const r of [a, b, c, otherProvider]) await repayments().insertOrGet(r);
+      const found = await repayments().findByProviderRefs('stripe', [a.providerRef, b.providerRef, 'pi_unknown']);
+      expect([...found].sort((x, y) => (x.id < y.id ? -1 : 1))).toEqual([a, b].sort((x, y) => (x.id < y.id ? -1 : 1)));
+      expect(await repayments().findByProviderRefs('anchor', [a.providerRef])).toEqual([otherProvider]);
+      expect(await repayments().findByProviderRefs('stripe', [])).toEqual([]);
+      expect(await repayments().findByProviderRefs('stripe', ['pi_unknown'])).toEqual([]);
+    });
+
+    it('update changes the status, amounts, reasons and updatedAt, and never what identifies the payment or what was asked', async () => {
+      const line = await openLine();
+      const other = await openLine();
+      const repayment = makeRepayment(line);
+      await repayments().insertOrGet(repayment);
+      const changed: Repayment = {
+        ...repayment,
+        status: 'refunded',
+        amount: BEYOND_U64 * 2n,
+        appliedAmount: BEYOND_U64,
+        creditedAmount: 11n,
+        reversedAmount: BEYOND_U64 + 11n,
+        failureReason: 'late failure',
+        parkedReason: 'was parked',
+        updatedAt: minutes(30),
+      };
+      // Immutable: the line, wallet, provider and reference, the currency, what was asked and at which rate, the creation time.
+      await repayments().update({
+        ...changed,
+        creditLineId: other.id,
+        walletAddress: other.walletAddress,
+        provider: 'anchor',
+        providerRef: 'pi_rewritten',
+        currency: 'eur',
+        fiatAmount: 1n,
+        fxRate1e14: 1n,
+        createdAt: minutes(60),
+      });
+      expect(await repayments().findById(repayment.id)).toEqual(changed);
+      expect(await repayments().findByProviderRefForUpdate('stripe', repayment.providerRef)).toEqual(changed);
+      expect(await repayments().listByLine(other.id, { limit: 10 })).toEqual([]);
+
+      // Back to nulls.
+      const cleared = { ...changed, status: 'succeeded' as const, failureReason: null, parkedReason: null, updatedAt: minutes(31) };
+      await repayments().update(cleared);
+      expect(await repayments().findById(repayment.id)).toEqual(cleared);
+    });
+
+    it('update of an unknown repayment stores nothing', async () => {
+      const line = await openLine();
+      const ghost = makeRepayment(line);
+      await repayments().update(ghost);
+      expect(await repayments().findById(ghost.id)).toBeNull();
+      expect(await repayments().listByLine(line.id, { limit: 10 })).toEqual([]);
+    });
+
+    it('concurrent read-modify-write through findByProviderRefForUpdate: exactly one moves a pending repayment on', async () => {
+      const line = await openLine();
+      const repayment = makeRepayment(line);
+      await repayments().insertOrGet(repayment);
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          store.transaction(async (repos) => {
+            const locked = (await repos.repayments.findByProviderRefForUpdate('stripe', repayment.providerRef))!;
+            await sleep(5);
+            if (locked.status !== 'pending') return false;
+            await repos.repayments.update({ ...locked, status: 'succeeded', appliedAmount: BigInt(i + 1), updatedAt: minutes(i + 1) });
+            return true;
+          }),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect(await repayments().findById(repayment.id)).toEqual({ ...repayment, status: 'succeeded', appliedAmount: BigInt(winner + 1), updatedAt: minutes(winner + 1) });
+    });
+
+    describe('listByLine', () => {
+      let line: CreditLine;
+      let all: Repayment[];
+      beforeEach(async () => {
+        line = await openLine();
+        const other = await openLine();
+        all = [minutes(1), minutes(2), minutes(2), minutes(2), minutes(3), minutes(4)].map((createdAt) => makeRepayment(line, { createdAt }));
+        // Inserted out of order, with another line's repayments in between: the order must come from the data.
+        for (const i of [3, 0, 5, 1, 4, 2]) {
+          await repayments().insertOrGet(all[i]!);
+          await repayments().insertOrGet(makeRepayment(other, { createdAt: minutes(2) }));
+        }
+      });
+      const newestFirst = (items: Repayment[]) => [...items].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+
+      it('returns the line\'s repayments newest first, ties broken by id descending', async () => {
+        expect(await repayments().listByLine(line.id, { limit: 100 })).toEqual(newestFirst(all));
+        expect(ids(await repayments().listByLine(line.id, { limit: 2 }))).toEqual(ids(newestFirst(all).slice(0, 2)));
+        expect(await repayments().listByLine(randomUUID(), { limit: 100 })).toEqual([]);
+      });
+
+      it('keyset pages with `after` are disjoint and together cover every repayment in order, through ties', async () => {
+        for (const pageSize of [1, 2, 4]) {
+          const seen: Repayment[] = [];
+          let after: { createdAt: Date; id: string } | undefined;
+          for (;;) {
+            const page = await repayments().listByLine(line.id, { limit: pageSize, after });
+            if (page.length === 0) break;
+            expect(page.length).toBeLessThanOrEqual(pageSize);
+            seen.push(...page);
+            after = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+            expect(seen.length, 'paging must terminate').toBeLessThanOrEqual(all.length);
+          }
+          expect(ids(seen)).toEqual(ids(newestFirst(all)));
+        }
+      });
+    });
+
+    it('listSettled returns the succeeded and refunded repayments of the provider changed in [from, to)', async () => {
+      const line = await openLine();
+      const from = minutes(10);
+      const to = minutes(20);
+      const inWindow = [
+        makeRepayment(line, { status: 'succeeded', updatedAt: from }),
+        makeRepayment(line, { status: 'refunded', updatedAt: minutes(15) }),
+        makeRepayment(line, { status: 'succeeded', updatedAt: new Date(to.getTime() - 1) }),
+      ];
+      const outside = [
+        makeRepayment(line, { status: 'succeeded', updatedAt: new Date(from.getTime() - 1) }),
+        makeRepayment(line, { status: 'succeeded', updatedAt: to }),
+        makeRepayment(line, { status: 'pending', updatedAt: minutes(15) }),
+        makeRepayment(line, { status: 'failed', updatedAt: minutes(15) }),
+        makeRepayment(line, { status: 'parked', updatedAt: minutes(15) }),
+        makeRepayment(line, { provider: 'anchor', status: 'succeeded', updatedAt: minutes(15) }),
+      ];
+      for (const r of [...outside, ...inWindow]) await repayments().insertOrGet(r);
+      const byId = (a: Repayment, b: Repayment) => (a.id < b.id ? -1 : 1);
+      expect((await repayments().listSettled('stripe', from, to)).sort(byId)).toEqual([...inWindow].sort(byId));
+      expect(await repayments().listSettled('anchor', from, to)).toEqual([outside[5]]);
+      expect(await repayments().listSettled('stripe', to, minutes(30))).toEqual([outside[1]]);
+      expect(await repayments().listSettled('stripe', minutes(40), minutes(50))).toEqual([]);
+
+      // A repayment that moves into a settled state within the window is listed once it has.
+      const pending = outside[2]!;
+      await repayments().update({ ...pending, status: 'succeeded', updatedAt: minutes(16) });
+      expect(ids(await repayments().listSettled('stripe', from, to))).toContain(pending.id);
+    });
+
+    describe('provider events', () => {
+      it('claimEvent is true the first time and false for every repeat; providers claim their ids independently', async () => {
+        const line = await openLine();
+        const repayment = makeRepayment(line);
+        await repayments().insertOrGet(repayment);
+        const event = makeProviderEvent({ repaymentId: repayment.id });
+        expect(await repayments().claimEvent(event)).toBe(true);
+        expect(await repayments().claimEvent(event)).toBe(false);
+        expect(await repayments().claimEvent({ ...event, type: 'charge.refunded', outcome: 'reversed', repaymentId: null, receivedAt: minutes(1) })).toBe(false);
+        expect(await repayments().claimEvent({ ...event, provider: 'anchor' })).toBe(true);
+        expect(await repayments().claimEvent({ ...event, provider: 'anchor' })).toBe(false);
+        expect(await repayments().claimEvent(makeProviderEvent({ payload: {} }))).toBe(true);
+      });
+
+      it('a claim inside a unit of work that throws is undone: the event can be claimed again', async () => {
+        const event = makeProviderEvent();
+        await expect(
+          store.transaction(async (repos) => {
+            expect(await repos.repayments.claimEvent(event)).toBe(true);
+            expect(await repos.repayments.claimEvent(event)).toBe(false);
+            throw new Error('applying failed');
+          }),
+        ).rejects.toThrow('applying failed');
+        expect(await repayments().claimEvent(event)).toBe(true);
+        expect(await repayments().claimEvent(event)).toBe(false);
+      });
+
+      it('concurrent claims of one event: exactly one is true', async () => {
+        const event = makeProviderEvent();
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            store.transaction(async (repos) => {
+              const claimed = await repos.repayments.claimEvent({ ...event, receivedAt: minutes(i) });
+              await sleep(5);
+              return claimed;
+            }),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        // Outside transactions too.
+        const other = makeProviderEvent();
+        const direct = await Promise.all(Array.from({ length: 10 }, () => repayments().claimEvent(other)));
+        expect(direct.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('settlement runs', () => {
+      it('a run round-trips through insertRun and listRuns; finishRun records the outcome and nothing else', async () => {
+        const run = makeSettlementRun();
+        await repayments().insertRun(run);
+        expect(await repayments().listRuns({ limit: 10 })).toEqual([run]);
+
+        const finished: SettlementRun = { ...run, status: 'mismatch_found', chargesChecked: 120, payoutsChecked: 3, findingCount: 2, error: null, finishedAt: minutes(5) };
+        // The window and the start are fixed when the run starts.
+        await repayments().finishRun({ ...finished, windowFrom: minutes(100), windowTo: minutes(200), startedAt: minutes(300) });
+        expect(await repayments().listRuns({ limit: 10 })).toEqual([finished]);
+
+        const failed: SettlementRun = { ...finished, status: 'failed', error: 'provider timed out', finishedAt: minutes(6) };
+        await repayments().finishRun(failed);
+        expect(await repayments().listRuns({ limit: 10 })).toEqual([failed]);
+      });
+
+      it('finishRun of an unknown run stores nothing', async () => {
+        await repayments().finishRun(makeSettlementRun({ status: 'clean', finishedAt: minutes(2) }));
+        expect(await repayments().listRuns({ limit: 10 })).toEqual([]);
+      });
+
+      it('listRuns is newest first on (startedAt, id) and pages with `after` through ties', async () => {
+        const runs = [minutes(1), minutes(2), minutes(2), minutes(2), minutes(3)].map((startedAt) => makeSettlementRun({ startedAt }));
+        for (const i of [2, 4, 0, 3, 1]) await repayments().insertRun(runs[i]!);
+        const newestFirst = [...runs].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+        expect(await repayments().listRuns({ limit: 100 })).toEqual(newestFirst);
+        for (const pageSize of [1, 2, 3]) {
+          const seen: SettlementRun[] = [];
+          let after: { startedAt: Date; id: string } | undefined;
+          for (;;) {
+            const page = await repayments().listRuns({ limit: pageSize, after });
+            if (page.length === 0) break;
+            expect(page.length).toBeLessThanOrEqual(pageSize);
+            seen.push(...page);
+            after = { startedAt: page.at(-1)!.startedAt, id: page.at(-1)!.id };
+            expect(seen.length, 'paging must terminate').toBeLessThanOrEqual(runs.length);
+          }
+          expect(ids(seen)).toEqual(ids(newestFirst));
+        }
+      });
+
+      it("findings round-trip every field, nulls included, oldest first by (createdAt, id), and only the run's own", async () => {
+        const run = makeSettlementRun();
+        const other = makeSettlementRun();
+        await repayments().insertRun(run);
+        await repayments().insertRun(other);
+        const findings = [
+          makeFinding(run.id, { createdAt: minutes(3) }),
+          makeFinding(run.id, { kind: 'missing_in_ledger', providerRef: 'ch_direct', repaymentId: null, expected: '777 usd', actual: null, createdAt: minutes(2) }),
+          makeFinding(run.id, { kind: 'missing_at_provider', severity: 'warning', actual: null, createdAt: minutes(2) }),
+          makeFinding(run.id, { kind: 'currency_mismatch', providerRef: null, repaymentId: null, expected: null, actual: null, createdAt: minutes(2) }),
+        ];
+        await repayments().addFindings(findings.slice(0, 2));
+        await repayments().addFindings([]);
+        await repayments().addFindings([...findings.slice(2), makeFinding(other.id)]);
+        const oldestFirst = [...findings].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        expect(await repayments().findings(run.id)).toEqual(oldestFirst);
+        expect(await repayments().findings(other.id)).toHaveLength(1);
+        expect(await repayments().findings(randomUUID())).toEqual([]);
+      });
+
+      it('findings of an unknown run are refused, all of the batch', async () => {
+        const run = makeSettlementRun();
+        await repayments().insertRun(run);
+        await expect(repayments().addFindings([makeFinding(run.id), makeFinding(randomUUID())])).rejects.toThrow();
+        expect(await repayments().findings(run.id)).toEqual([]);
+      });
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('incoming payments', () => {
+    const payments = () => store.repos.incomingPayments;
+
+    it('insert records the payments not seen before, and list round-trips every field oldest first', async () => {
+      const a = makeIncomingPayment('100000000001', { createdAt: minutes(2) });
+      const b = makeIncomingPayment('100000000002', { createdAt: minutes(1), memo: null, memoType: 'none', assetIssuer: null, amount: 1n });
+      const c = makeIncomingPayment('100000000003', { createdAt: minutes(2), memo: '987654321', memoType: 'id' });
+      expect(await payments().insert([a, b])).toBe(2);
+      expect(await payments().insert([a, c, { ...b, amount: 5n }])).toBe(1);
+      expect(await payments().insert([])).toBe(0);
+      expect(await payments().list({}, 100)).toEqual([b, a, c]);
+      expect(await payments().list({}, 2)).toEqual([b, a]);
+      expect(await payments().list({ memo: '987654321' }, 100)).toEqual([c]);
+    });
+
+    it('markStatus moves a received payment on once; never from applied or unmatched; an unknown id is false', async () => {
+      const [applied, unmatched, untouched] = ['200000000001', '200000000002', '200000000003'].map((id, i) => makeIncomingPayment(id, { createdAt: minutes(i) }));
+      await payments().insert([applied!, unmatched!, untouched!]);
+
+      expect(await payments().markStatus(applied!.id, 'applied')).toBe(true);
+      expect(await payments().markStatus(unmatched!.id, 'unmatched')).toBe(true);
+      for (const id of [applied!.id, unmatched!.id]) {
+        expect(await payments().markStatus(id, 'applied')).toBe(false);
+        expect(await payments().markStatus(id, 'unmatched')).toBe(false);
+      }
+      expect(await payments().markStatus('299999999999', 'applied')).toBe(false);
+
+      expect(await payments().list({ status: 'received' }, 100)).toEqual([untouched]);
+      expect(await payments().list({ status: 'applied' }, 100)).toEqual([{ ...applied, status: 'applied' }]);
+      expect(await payments().list({ status: 'unmatched' }, 100)).toEqual([{ ...unmatched, status: 'unmatched' }]);
+      // Re-inserting a payment already moved on does not put it back to received.
+      expect(await payments().insert([applied!])).toBe(0);
+      expect(await payments().list({ status: 'received' }, 100)).toEqual([untouched]);
+    });
+
+    it('a markStatus inside a unit of work that throws leaves the payment received', async () => {
+      const payment = makeIncomingPayment('300000000001');
+      await payments().insert([payment]);
+      await expect(
+        store.transaction(async (repos) => {
+          expect(await repos.incomingPayments.markStatus(payment.id, 'applied')).toBe(true);
+          throw new Error('apply failed');
+        }),
+      ).rejects.toThrow('apply failed');
+      expect(await payments().list({ status: 'received' }, 10)).toEqual([payment]);
+    });
+
+    it('concurrent markStatus of one payment: exactly one wins', async () => {
+      const payment = makeIncomingPayment('400000000001');
+      await payments().insert([payment]);
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          store.transaction(async (repos) => {
+            const moved = await repos.incomingPayments.markStatus(payment.id, i % 2 === 0 ? 'applied' : 'unmatched');
+            await sleep(5);
+            return moved;
+          }),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect(await payments().list({}, 10)).toEqual([{ ...payment, status: winner % 2 === 0 ? 'applied' : 'unmatched' }]);
     });
   });
 

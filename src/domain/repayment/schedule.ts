@@ -73,8 +73,9 @@ export function statementsOf(
     let paid = 0n;
     let paidAt: Date | null = null;
     for (const entry of entries) {
-      if (entry.type !== 'repay' || entry.createdAt <= statementDate || entry.createdAt > nextStatement || entry.createdAt > now) continue;
-      paid += entry.amount;
+      if ((entry.type !== 'repay' && entry.type !== 'repay_reversal') || entry.createdAt <= statementDate || entry.createdAt > nextStatement || entry.createdAt > now) continue;
+      // A repayment given back (refund, dispute) no longer counts toward the minimum.
+      paid += entry.type === 'repay' ? entry.amount : -entry.amount;
       if (paidAt === null && paid >= due) paidAt = entry.createdAt;
     }
     const pastDue = paidAt ? daysBetween(dueDate, paidAt) : now > dueDate ? daysBetween(dueDate, now) : 0;

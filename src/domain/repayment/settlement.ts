@@ -31,7 +31,8 @@ export function matchSettlements(charges: readonly SettledCharge[], applied: rea
     }
   }
   for (const repayment of applied) {
-    if (seen.has(repayment.id)) continue;
+    // A refund or dispute later moves a repayment's last change out of its charge's window: only untouched ones count.
+    if (seen.has(repayment.id) || repayment.reversedAmount > 0n) continue;
     findings.push({ kind: 'missing_at_provider', severity: 'critical', providerRef: repayment.providerRef, repaymentId: repayment.id, expected: `${repayment.fiatAmount} ${repayment.currency}`, actual: null });
   }
   return findings;

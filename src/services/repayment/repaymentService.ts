@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../domain/errors.js';
 import { formatAmount } from '../../domain/money.js';
 import { minorUnitsOf, parseFiat, toLineUnits } from '../../domain/repayment/conversion.js';
@@ -42,10 +42,21 @@ export interface RepaymentMetrics {
   webhookProcessed(outcome: string): void;
 }
 
+/** Stripe's largest amount (8 digits of minor units). */
+const MAX_PROVIDER_AMOUNT = 99_999_999n;
+
+/** A UUID-shaped id derived from a key (SHA-256, version-5 style bits), stable across retries. */
+function idFromKey(key: string): string {
+  const hex = createHash('sha256').update(key).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 const SYSTEM: RequestMeta = { actor: { kind: 'admin', id: 'payment-provider' } };
 const RATE_SCALE = 10n ** 14n;
 
 class DuplicateEvent extends Error {}
+/** Rolls back a reversal that finds nothing left to give back (the event is then recorded as ignored). */
+class NothingToReverse extends Error {}
 
 const isCursor = (v: unknown): v is { createdAt: string; id: string } =>
   typeof v === 'object' && v !== null && typeof (v as { createdAt?: unknown }).createdAt === 'string' && typeof (v as { id?: unknown }).id === 'string';
@@ -86,12 +97,20 @@ export class RepaymentService {
     if (rate === undefined || (!onChain && minorUnitsOf(currency) === undefined)) {
       throw new ValidationError([{ field: 'currency', rule: 'supported_currency', message: `is not a currency we take (${[...this.settings.fxRates.keys(), ...(anchor ? [anchor.assetCode] : [])].join(', ')})` }]);
     }
+    if (onChain && line.currency !== anchor.assetCode) {
+      throw new ConflictError('currency_mismatch', `This line is in ${line.currency}; the anchor takes ${anchor.assetCode}`, { lineCurrency: line.currency });
+    }
     const fiatAmount = onChain ? parseLineAmount(input.amount) : parseFiat(input.amount, currency);
     if (fiatAmount === null || fiatAmount <= 0n) {
       throw new ValidationError([{ field: 'amount', rule: 'decimal_amount', message: `must be a positive amount with at most ${onChain ? 7 : minorUnitsOf(currency)} decimals` }]);
     }
+    if (!onChain && fiatAmount > MAX_PROVIDER_AMOUNT) {
+      throw new ValidationError([{ field: 'amount', rule: 'max_amount', message: `must be at most ${MAX_PROVIDER_AMOUNT} in the currency's minor units` }]);
+    }
     const now = this.clock();
-    const id = randomUUID();
+    // With an Idempotency-Key the repayment's id follows from it: a retry sends the provider the very same request
+    // (its metadata included), gets the same payment back, and finds the same row here.
+    const id = input.idempotencyKey ? idFromKey(`${meta.actor.id}:${input.idempotencyKey}`) : randomUUID();
     const amount = onChain ? fiatAmount : toLineUnits(fiatAmount, currency, rate);
     let providerRef: string;
     let clientSecret: string | null = null;
@@ -226,7 +245,8 @@ export class RepaymentService {
         if (problem) return await this.park(repayment, problem, now, claim, done);
         return await this.apply(repayment, event.amountMinor, now, claim, done);
       }
-      if (!currencyMatches || !line || line.contractId) return await this.park(repayment, 'a reversal that cannot be booked on the line', now, claim, done);
+      const cannotBook = !currencyMatches ? `the reversal came in ${event.currency}` : !line ? 'the line no longer exists' : line.status === 'closed' ? 'the line is closed' : line.contractId ? 'the line is bound to the Credit contract' : null;
+      if (cannotBook) return await this.parkEvent(repayment, `a ${event.cause} that cannot be booked: ${cannotBook}`, now, claim, done);
       return await this.reverse(repayment, event, now, claim, done);
     } catch (error) {
       if (error instanceof DuplicateEvent) return done('duplicate', null);
@@ -266,37 +286,45 @@ export class RepaymentService {
     return done('parked', repayment.id);
   }
 
-  /** A refund or a dispute: what was applied goes back on the line, up to what the provider took back. */
+  /** An event that cannot be booked (a refund for a closed line): kept for review; the repayment keeps its status. */
+  private async parkEvent(repayment: Repayment, reason: string, now: Date, claim: Claim, done: Done): Promise<WebhookOutcome> {
+    await this.store.transaction(async (repos) => {
+      await claim(repos, 'parked', repayment.id);
+      await repos.events.append(this.event('repayment.parked', repayment, { reason }, now));
+    });
+    return done('parked', repayment.id);
+  }
+
+  /** A refund or a dispute: what was applied goes back, from the credit balance first, then onto the line. */
   private async reverse(repayment: Repayment, event: Extract<PaymentEvent, { kind: 'reversed' }>, now: Date, claim: Claim, done: Done): Promise<WebhookOutcome> {
     const taken = repayment.provider === 'anchor' ? event.amountMinor : toLineUnits(event.amountMinor, repayment.currency, repayment.fxRate1e14);
-    // A refund reports the charge's refunded total; a dispute its own amount, on top of what was reversed before.
-    const target = event.cause === 'refund' ? taken : repayment.reversedAmount + taken;
-    const reversible = repayment.appliedAmount + repayment.creditedAmount;
-    const delta = (target < reversible ? target : reversible) - repayment.reversedAmount;
-    if (delta <= 0n) {
+    try {
+      await this.creditLines.reverseProviderRepayment(repayment.creditLineId, SYSTEM, async (repos) => {
+        // Sized from the repayment as it is now, under the line's lock: concurrent reversals of one payment queue.
+        const fresh = (await repos.repayments.findByProviderRefForUpdate(repayment.provider, repayment.providerRef))!;
+        // A refund reports the charge's refunded total; a dispute its own amount, on top of what was reversed before.
+        const target = event.cause === 'refund' ? taken : fresh.reversedAmount + taken;
+        const reversible = fresh.appliedAmount + fresh.creditedAmount;
+        const delta = (target < reversible ? target : reversible) - fresh.reversedAmount;
+        if (delta <= 0n) throw new NothingToReverse();
+        const fromCredit = delta < fresh.creditedAmount ? delta : fresh.creditedAmount;
+        await claim(repos, 'reversed', repayment.id);
+        const reversedAmount = fresh.reversedAmount + delta;
+        await repos.repayments.update({
+          ...fresh,
+          status: reversedAmount >= reversible ? 'refunded' : fresh.status,
+          creditedAmount: fresh.creditedAmount - fromCredit,
+          reversedAmount,
+          updatedAt: now,
+        });
+        return { amount: delta - fromCredit, data: { repaymentId: repayment.id, cause: event.cause, fromCreditBalance: formatAmount(fromCredit) } };
+      });
+      return done('reversed', repayment.id);
+    } catch (error) {
+      if (!(error instanceof NothingToReverse)) throw error;
       await this.store.transaction((repos) => claim(repos, 'ignored', repayment.id));
       return done('ignored', repayment.id);
     }
-    // Credit balance is given back first; only the rest goes back on the line.
-    const fromCredit = delta < repayment.creditedAmount ? delta : repayment.creditedAmount;
-    const onLine = delta - fromCredit;
-    const settle = async (repos: Repositories) => {
-      await claim(repos, 'reversed', repayment.id);
-      const reversedAmount = repayment.reversedAmount + delta;
-      await repos.repayments.update({
-        ...repayment,
-        status: reversedAmount >= reversible ? 'refunded' : repayment.status,
-        creditedAmount: repayment.creditedAmount - fromCredit,
-        reversedAmount,
-        updatedAt: now,
-      });
-    };
-    if (onLine > 0n) {
-      await this.creditLines.reverseProviderRepayment(repayment.creditLineId, onLine, { repaymentId: repayment.id, cause: event.cause }, SYSTEM, (repos) => settle(repos));
-    } else {
-      await this.store.transaction(settle);
-    }
-    return done('reversed', repayment.id);
   }
 
   private event(type: string, repayment: Repayment, data: Record<string, unknown>, now: Date): Omit<DomainEvent, 'seq'> {
