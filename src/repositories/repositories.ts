@@ -428,6 +428,12 @@ export interface RiskExecutionRepository {
   findById(id: string): Promise<RiskExecution | null>;
   findByIdForUpdate(id: string): Promise<RiskExecution | null>;
   findPending(walletAddress: string): Promise<RiskExecution | null>;
+  /** The pending orders of these wallets: one statement for a monitor batch. */
+  pendingFor(walletAddresses: string[]): Promise<Map<string, RiskExecution>>;
+  /** Inserts pending orders in one statement, skipping any wallet that already has one; returns how many went in. */
+  insertMany(executions: RiskExecution[]): Promise<number>;
+  /** Cancels these pending orders (each with its reason) in one statement; returns how many were still pending. */
+  cancelMany(cancellations: Array<{ id: string; reason: string }>, at: Date): Promise<number>;
   /** Newest first, keyset on (createdAt, id). */
   list(filter: { walletAddress?: string; status?: ExecutionStatus }, page: Page<{ createdAt: Date; id: string }>): Promise<RiskExecution[]>;
   /** Settles a pending order (filled or cancelled); false when it was no longer pending. */
@@ -436,6 +442,11 @@ export interface RiskExecutionRepository {
   putStopLoss(settings: StopLossSettings): Promise<void>;
   stopLossFor(walletAddresses: string[]): Promise<Map<string, StopLossSettings>>;
   riskStates(walletAddresses: string[]): Promise<Map<string, AccountRiskState>>;
+  /**
+   * The same, locked until the transaction ends (wallets without a state get a placeholder row to lock, which is
+   * not returned): two monitor runs over one account queue, so a band change is recorded and announced once.
+   */
+  lockRiskStates(walletAddresses: string[]): Promise<Map<string, AccountRiskState>>;
   putRiskStates(states: AccountRiskState[]): Promise<void>;
 }
 

@@ -1451,6 +1451,29 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       return line;
     }
 
+    it('reads, inserts and cancels the pending orders of a batch in one statement each', async () => {
+      const [a, b, c] = [await openLine(), await openLine(), await openLine()];
+      const pendingA = makeExecution(a);
+      await executions().insert(pendingA);
+      expect([...(await executions().pendingFor([a.walletAddress, b.walletAddress])).keys()]).toEqual([a.walletAddress]);
+      // A wallet that already has a pending order is skipped, the others go in.
+      expect(await executions().insertMany([makeExecution(a), makeExecution(b), makeExecution(c)])).toBe(2);
+      const pending = await executions().pendingFor([a.walletAddress, b.walletAddress, c.walletAddress]);
+      expect(pending.get(a.walletAddress)?.id).toBe(pendingA.id);
+      expect(await executions().cancelMany([{ id: pendingA.id, reason: 'recovered' }, { id: randomUUID(), reason: 'unknown' }], minutes(5))).toBe(1);
+      expect(await executions().findById(pendingA.id)).toMatchObject({ status: 'cancelled', cancelReason: 'recovered', settledAt: minutes(5) });
+      expect(await executions().cancelMany([{ id: pendingA.id, reason: 'again' }], minutes(6))).toBe(0);
+      expect(await executions().insertMany([])).toBe(0);
+    });
+
+    it('locks risk states, reading an account never seen as having none', async () => {
+      const [seen, fresh] = [wallet(), wallet()];
+      await executions().putRiskStates([{ walletAddress: seen, band: 'warning', healthFactorBps: 10_500, updatedAt: minutes(1) }]);
+      const locked = await store.transaction((repos) => repos.riskExecutions.lockRiskStates([fresh, seen]));
+      expect([...locked.values()]).toEqual([{ walletAddress: seen, band: 'warning', healthFactorBps: 10_500, updatedAt: minutes(1) }]);
+      expect(await executions().riskStates([fresh])).toEqual(new Map());
+    });
+
     it.each<[string, () => ExecutionPlan]>([
       ['stop_loss', () => stopLossPlan()],
       ['stop_loss (no health factors)', () => stopLossPlan({ healthFactorBefore: null, healthFactorAfter: null })],

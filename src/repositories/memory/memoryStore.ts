@@ -730,6 +730,33 @@ function repositoriesOver(current: () => State): Repositories {
         }
         current().executions.set(execution.id, structuredClone(execution));
       },
+      async pendingFor(walletAddresses) {
+        const wanted = new Set(walletAddresses);
+        return new Map(
+          [...current().executions.values()].filter((e) => e.status === 'pending' && wanted.has(e.walletAddress)).map((e) => [e.walletAddress, structuredClone(e)] as const),
+        );
+      },
+      async insertMany(executions) {
+        let inserted = 0;
+        for (const execution of executions) {
+          const clash = [...current().executions.values()].some((o) => o.walletAddress === execution.walletAddress && o.status === 'pending');
+          if (clash && execution.status === 'pending') continue; // ON CONFLICT DO NOTHING
+          if (!current().lines.has(execution.creditLineId)) throw new Error(`foreign key: credit line ${execution.creditLineId} does not exist`);
+          current().executions.set(execution.id, structuredClone(execution));
+          inserted++;
+        }
+        return inserted;
+      },
+      async cancelMany(cancellations, at) {
+        let cancelled = 0;
+        for (const { id, reason } of cancellations) {
+          const stored = current().executions.get(id);
+          if (!stored || stored.status !== 'pending') continue;
+          Object.assign(stored, { status: 'cancelled', cancelReason: reason, settledAt: new Date(at) });
+          cancelled++;
+        }
+        return cancelled;
+      },
       findById: async (id) => structuredClone(current().executions.get(id) ?? null),
       findByIdForUpdate: async (id) => structuredClone(current().executions.get(id) ?? null),
       findPending: async (walletAddress) =>
@@ -768,6 +795,14 @@ function repositoriesOver(current: () => State): Repositories {
         }
         return result;
       },
+      // Transactions here run one at a time: reading is locking.
+      lockRiskStates: async (walletAddresses) =>
+        new Map(
+          walletAddresses.flatMap((w) => {
+            const state = current().riskStates.get(w);
+            return state ? [[w, structuredClone(state)] as const] : [];
+          }),
+        ),
       async putRiskStates(states) {
         // The last state of a wallet wins when a batch names it twice.
         for (const state of states) current().riskStates.set(state.walletAddress, structuredClone(state));

@@ -79,6 +79,48 @@ export class PostgresRiskExecutionRepository implements RiskExecutionRepository 
     return rows[0] ? toExecution(rows[0]) : null;
   }
 
+  async pendingFor(walletAddresses: string[]): Promise<Map<string, RiskExecution>> {
+    if (walletAddresses.length === 0) return new Map();
+    const { rows } = await this.db.query<ExecutionRow>(`SELECT ${COLUMNS} FROM risk_executions WHERE wallet_address = ANY($1) AND status = 'pending'`, [walletAddresses]);
+    return new Map(rows.map((row) => [row.wallet_address, toExecution(row)]));
+  }
+
+  async insertMany(executions: RiskExecution[]): Promise<number> {
+    if (executions.length === 0) return 0;
+    const { rowCount } = await this.db.query(
+      `INSERT INTO risk_executions (${COLUMNS})
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[])
+       ON CONFLICT (wallet_address) WHERE status = 'pending' DO NOTHING`,
+      [
+        executions.map((e) => e.id),
+        executions.map((e) => e.walletAddress),
+        executions.map((e) => e.creditLineId),
+        executions.map((e) => e.kind),
+        executions.map((e) => e.trigger),
+        executions.map((e) => e.status),
+        executions.map((e) => JSON.stringify(planToJson(e.plan))),
+        executions.map((e) => (e.fill ? JSON.stringify(fillToJson(e.fill)) : null)),
+        executions.map((e) => JSON.stringify(e.paramsVersions)),
+        executions.map((e) => e.createdBy),
+        executions.map((e) => e.createdAt),
+        executions.map((e) => e.settledAt),
+        executions.map((e) => e.cancelReason),
+      ],
+    );
+    return rowCount ?? 0;
+  }
+
+  async cancelMany(cancellations: Array<{ id: string; reason: string }>, at: Date): Promise<number> {
+    if (cancellations.length === 0) return 0;
+    const { rowCount } = await this.db.query(
+      `UPDATE risk_executions e SET status = 'cancelled', cancel_reason = c.reason, settled_at = $3
+         FROM unnest($1::uuid[], $2::text[]) AS c(id, reason)
+        WHERE e.id = c.id AND e.status = 'pending'`,
+      [cancellations.map((c) => c.id), cancellations.map((c) => c.reason), at],
+    );
+    return rowCount ?? 0;
+  }
+
   async list(filter: { walletAddress?: string; status?: ExecutionStatus }, page: Page<{ createdAt: Date; id: string }>): Promise<RiskExecution[]> {
     const { rows } = await this.db.query<ExecutionRow>(
       `SELECT ${COLUMNS} FROM risk_executions
@@ -128,10 +170,31 @@ export class PostgresRiskExecutionRepository implements RiskExecutionRepository 
   async riskStates(walletAddresses: string[]): Promise<Map<string, AccountRiskState>> {
     if (walletAddresses.length === 0) return new Map();
     const { rows } = await this.db.query<{ wallet_address: string; band: HealthBand; health_factor_bps: number | null; updated_at: Date }>(
-      'SELECT wallet_address, band, health_factor_bps, updated_at FROM account_risk_states WHERE wallet_address = ANY($1)',
+      // Placeholders (epoch) written by lockRiskStates are "no state yet".
+      "SELECT wallet_address, band, health_factor_bps, updated_at FROM account_risk_states WHERE wallet_address = ANY($1) AND updated_at > 'epoch'",
       [walletAddresses],
     );
     return new Map(rows.map((r) => [r.wallet_address, { walletAddress: r.wallet_address, band: r.band, healthFactorBps: r.health_factor_bps, updatedAt: new Date(r.updated_at) }]));
+  }
+
+  async lockRiskStates(walletAddresses: string[]): Promise<Map<string, AccountRiskState>> {
+    if (walletAddresses.length === 0) return new Map();
+    const sorted = [...new Set(walletAddresses)].sort();
+    // A placeholder (health unknown, epoch) gives a first-seen account a row to lock; it reads as "no state yet".
+    await this.db.query(
+      `INSERT INTO account_risk_states (wallet_address, band, health_factor_bps, updated_at)
+       SELECT w, 'healthy', NULL, 'epoch' FROM unnest($1::text[]) AS w ON CONFLICT DO NOTHING`,
+      [sorted],
+    );
+    const { rows } = await this.db.query<{ wallet_address: string; band: HealthBand; health_factor_bps: number | null; updated_at: Date }>(
+      'SELECT wallet_address, band, health_factor_bps, updated_at FROM account_risk_states WHERE wallet_address = ANY($1) ORDER BY wallet_address FOR UPDATE',
+      [sorted],
+    );
+    return new Map(
+      rows
+        .filter((r) => new Date(r.updated_at).getTime() !== 0)
+        .map((r) => [r.wallet_address, { walletAddress: r.wallet_address, band: r.band, healthFactorBps: r.health_factor_bps, updatedAt: new Date(r.updated_at) }]),
+    );
   }
 
   async putRiskStates(input: AccountRiskState[]): Promise<void> {

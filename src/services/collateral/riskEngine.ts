@@ -5,7 +5,7 @@ import type { AccountRiskState, CollateralPosition, RiskExecution, StopLossSetti
 import { effectiveRateBps } from '../../domain/collateral/yieldCushion.js';
 import { ConflictError } from '../../domain/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { DomainEvent, Job, Repositories, Store } from '../../repositories/repositories.js';
+import type { DomainEvent, Job, Store } from '../../repositories/repositories.js';
 import { formatAmount } from '../../domain/money.js';
 import { actorName, auditRow } from '../audit.js';
 import { maskAddress } from '../../domain/stellarAddress.js';
@@ -189,9 +189,11 @@ export class RiskEngine {
       const codes = [...new Set([...accounts.values()].flatMap((a) => a.positions.map((p) => p.assetCode)))];
       const market = await loadMarket(repos, codes);
       const staleCodes = new Set(stalePrices(market, codes, now).map((s) => s.assetCode));
-      const [states, stopLoss] = await Promise.all([repos.riskExecutions.riskStates(wallets), repos.riskExecutions.stopLossFor(wallets)]);
+      const states = await repos.riskExecutions.lockRiskStates(wallets);
+      const stopLoss = await repos.riskExecutions.stopLossFor(wallets);
       const changed: AccountRiskState[] = [];
       const events: Array<Omit<DomainEvent, 'seq'>> = [];
+      const candidates: Array<{ wallet: string; lineId: string | null; health: AccountHealth; settings: StopLossSettings | undefined }> = [];
       const outcome: MonitorOutcome = { accounts: 0, bandChanges: 0, ordered: 0, cancelled: 0 };
       for (const wallet of wallets) {
         const account = accounts.get(wallet)!;
@@ -210,50 +212,25 @@ export class RiskEngine {
         }
         // Orders exist only around the acting bands: look when the account is in one, was in one, or has just
         // recovered (an order placed in the stop-loss zone may still wait through a warning).
-        if (!ACTING_BANDS.has(health.band) && !ACTING_BANDS.has(before) && !(health.band === 'healthy' && before !== 'healthy')) continue;
-        const acted = await this.act(repos, wallet, account.lineId, health, settings, market, now);
-        outcome.ordered += acted.ordered;
-        outcome.cancelled += acted.cancelled;
+        if (ACTING_BANDS.has(health.band) || ACTING_BANDS.has(before) || (health.band === 'healthy' && before !== 'healthy')) {
+          candidates.push({ wallet, lineId: account.lineId, health, settings });
+        }
       }
+      // The orders of the whole batch are read, decided and written set-wise: a crash re-prices thousands of accounts.
+      const pending = await repos.riskExecutions.pendingFor(candidates.map((c) => c.wallet));
+      const cancellations: Array<{ id: string; reason: string }> = [];
+      const orders: RiskExecution[] = [];
+      for (const c of candidates) {
+        const decision = decideOrder(pending.get(c.wallet) ?? null, c.lineId, c.health, c.settings);
+        if (decision.cancel) cancellations.push({ id: pending.get(c.wallet)!.id, reason: decision.cancel });
+        if (decision.plan) orders.push(this.execution(c.wallet, c.lineId!, decision.plan, 'monitor', 'risk-monitor', market, now));
+      }
+      outcome.cancelled = await repos.riskExecutions.cancelMany(cancellations, now);
+      outcome.ordered = await repos.riskExecutions.insertMany(orders);
       await repos.events.appendMany(events);
       await repos.riskExecutions.putRiskStates(changed);
       return outcome;
     });
-  }
-
-  /** Orders a stop-loss or liquidation where the band calls for one; cancels a pending order the market has overtaken. */
-  private async act(
-    repos: Repositories,
-    wallet: string,
-    lineId: string | null,
-    health: AccountHealth,
-    settings: StopLossSettings | undefined,
-    market: MarketSnapshot,
-    now: Date,
-  ): Promise<{ ordered: number; cancelled: number }> {
-    const pending = await repos.riskExecutions.findPending(wallet);
-    if (pending && health.band === 'healthy') {
-      await repos.riskExecutions.settle(pending.id, { status: 'cancelled', fill: null, cancelReason: 'the account recovered before the order was filled', at: now });
-      return { ordered: 0, cancelled: 1 };
-    }
-    if (!lineId) return { ordered: 0, cancelled: 0 };
-    let plan: ExecutionPlan | null = null;
-    if (health.band === 'liquidatable') plan = planLiquidation(health, { priority: settings?.assetPriority });
-    else if (health.band === 'stop_loss' && settings?.enabled) {
-      const slippage = Math.min(...health.holdings.map((h) => h.params.maxSlippageBps), settings.maxSlippageBps ?? Number.MAX_SAFE_INTEGER);
-      plan = planStopLoss(health, { priority: settings.assetPriority, slippageBps: slippage });
-    }
-    if (!plan) return { ordered: 0, cancelled: 0 };
-    let cancelled = 0;
-    if (pending) {
-      if (!overtaken(pending.plan, plan, health)) return { ordered: 0, cancelled: 0 };
-      // The market moved past the pending order (another kind of action, or prices beyond its slippage): a keeper
-      // must not fill yesterday's plan at today's prices.
-      await repos.riskExecutions.settle(pending.id, { status: 'cancelled', fill: null, cancelReason: `superseded by a ${plan.kind} plan at the new price`, at: now });
-      cancelled = 1;
-    }
-    await repos.riskExecutions.insert(this.execution(wallet, lineId, plan, 'monitor', 'risk-monitor', market, now));
-    return { ordered: 1, cancelled };
   }
 
   private execution(wallet: string, lineId: string, plan: ExecutionPlan, trigger: 'monitor' | 'admin', createdBy: string, market: MarketSnapshot, now: Date): RiskExecution {
@@ -297,4 +274,29 @@ function overtaken(pending: ExecutionPlan, next: ExecutionPlan, health: AccountH
   if (!holding || pending.assetCode !== next.assetCode) return true;
   const moved = pending.price1e14 > next.price1e14 ? pending.price1e14 - next.price1e14 : next.price1e14 - pending.price1e14;
   return moved * 10_000n > pending.price1e14 * BigInt(holding.params.maxSlippageBps);
+}
+
+/**
+ * What the monitor does about one account's orders: cancel a pending one the account recovered from (or the market
+ * overtook), and order a stop-loss (when enabled) or a liquidation where the band calls for one.
+ */
+function decideOrder(
+  pending: RiskExecution | null,
+  lineId: string | null,
+  health: AccountHealth,
+  settings: StopLossSettings | undefined,
+): { cancel?: string; plan?: ExecutionPlan } {
+  if (pending && health.band === 'healthy') return { cancel: 'the account recovered before the order was filled' };
+  if (!lineId) return {};
+  let plan: ExecutionPlan | null = null;
+  if (health.band === 'liquidatable') plan = planLiquidation(health, { priority: settings?.assetPriority });
+  else if (health.band === 'stop_loss' && settings?.enabled) {
+    const slippage = Math.min(...health.holdings.map((h) => h.params.maxSlippageBps), settings.maxSlippageBps ?? Number.MAX_SAFE_INTEGER);
+    plan = planStopLoss(health, { priority: settings.assetPriority, slippageBps: slippage });
+  }
+  if (!plan) return {};
+  if (!pending) return { plan };
+  // The market moved past the pending order (another kind of action, or prices beyond its slippage): a keeper must
+  // not fill yesterday's plan at today's prices.
+  return overtaken(pending.plan, plan, health) ? { cancel: `superseded by a ${plan.kind} plan at the new price`, plan } : {};
 }
