@@ -24,6 +24,8 @@ declare module 'autocannon' {
       url: string;
       connections?: number;
       duration?: number;
+      /** Total requests to send (split over the connections) instead of running for `duration`. */
+      amount?: number;
       timeout?: number;
       method?: string;
       headers?: Record<string, string>;
@@ -71,6 +73,7 @@ declare module 'autocannon' {
     interface Instance {
       stop(): void;
       on(event: 'done', listener: (result: Result) => void): this;
+      on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
     }
   }
 

@@ -717,8 +717,8 @@ async function fillHistory(client: pg.Client, wallets: readonly string[]): Promi
   };
 }
 
-/** The repository's own statement (src/repositories/postgres/riskEvaluationRepository.ts listByWallet). */
-const HISTORY_SQL = `SELECT id, seq, wallet_address, provider, model_version, score, band, decision, credit_limit, interest_rate_bps, signals, inputs, evaluated_at, expires_at, applied_at, applied_by, applied_to_line_id, applied_terms FROM risk_evaluations
+/** The repository's own statement (src/repositories/postgres/riskEvaluationRepository.ts listByWallet: summaries, no signals or inputs). */
+const HISTORY_SQL = `SELECT id, seq, wallet_address, provider, model_version, score, band, decision, credit_limit, interest_rate_bps, evaluated_at, expires_at, applied_at, applied_by, applied_to_line_id, applied_terms FROM risk_evaluations
         WHERE wallet_address = $1 AND ($2::bigint IS NULL OR seq < $2::bigint)
         ORDER BY seq DESC LIMIT $3`;
 
@@ -821,6 +821,8 @@ interface Report {
   fill: HistoryFill;
   perWallet: number;
   pageBytes: number;
+  /** Whether history items carry `signals` (and `inputs`), or are summaries without the stored explanation. */
+  pageCarriesExplanation: boolean;
   explains: Explained[];
   paging: { pages: number; items: number; ok: boolean };
   warnings: { count: number; first?: string };
@@ -982,12 +984,21 @@ function renderSection(report: Report, targets: readonly Target[]): string {
     const explainFirst = report.explains[0];
     const explainDeep = report.explains[1];
     notes.push(
-      `**History**: a page of ${settings.historyPageSize} evaluations is ${fmt(report.pageBytes / 1024, 1)} KiB of JSON, because every item carries its full \`signals\` (each of the model's signals with its value, transform, weight, points and \`why\`) and \`inputs\`: ${fmt(fill.payloadBytes.signals + fill.payloadBytes.inputs)} bytes of JSON per evaluation as stored, of which ${fmt(fill.payloadBytes.why)} are the signals' \`why\` texts, the same in every evaluation of a model version. At 10 connections ${fmt(history10.measurement.reqPerSecAvg)} pages/s, p50 ${history10.measurement.latencyP50Ms} ms, p99 ${history10.measurement.latencyP99Ms} ms; at 50 connections ${fmt(history50.measurement.reqPerSecAvg)} pages/s, p50 ${history50.measurement.latencyP50Ms} ms, p99 ${history50.measurement.latencyP99Ms} ms. ` +
-        `The lookup is not where the time goes: the index scan takes ${fmt(explainFirst?.executionMs.median ?? 0, 2)} ms for the first page and ${fmt(explainDeep?.executionMs.median ?? 0, 2)} ms for a deep cursor (median, plans above). The rest of PostgreSQL's ${fmt(history10.cpu.postgresMsPerRequest, 2)} ms of CPU per page is decompressing the TOASTed jsonb of 21 rows, converting it to text and sending it, which EXPLAIN (ANALYZE) in PostgreSQL ${report.machine.postgres.split(' ')[0]} does not measure; the server spends ${fmt(history10.cpu.serverMsPerRequest, 2)} ms per page parsing those rows (the driver parses jsonb with JSON.parse), serialising the answer and writing it, on its one thread, one page at a time, so at 10 connections a page waits behind the others in flight.` +
+      `**History**: a page of ${settings.historyPageSize} evaluations is ${fmt(report.pageBytes / 1024, 1)} KiB of JSON` +
+        (report.pageCarriesExplanation
+          ? `, because every item carries its full \`signals\` (each of the model's signals with its value, transform, weight, points and \`why\`) and \`inputs\`: ${fmt(fill.payloadBytes.signals + fill.payloadBytes.inputs)} bytes of JSON per evaluation as stored, of which ${fmt(fill.payloadBytes.why)} are the signals' \`why\` texts, the same in every evaluation of a model version. `
+          : `: the items are summaries (score, band, decision, terms, dates); the explanation (\`signals\` and \`inputs\`, ${fmt(fill.payloadBytes.signals + fill.payloadBytes.inputs)} bytes of JSON per evaluation as stored) is neither read nor sent with a page. `) +
+        `At 10 connections ${fmt(history10.measurement.reqPerSecAvg)} pages/s, p50 ${history10.measurement.latencyP50Ms} ms, p99 ${history10.measurement.latencyP99Ms} ms; at 50 connections ${fmt(history50.measurement.reqPerSecAvg)} pages/s, p50 ${history50.measurement.latencyP50Ms} ms, p99 ${history50.measurement.latencyP99Ms} ms. ` +
+        `The lookup is not where the time goes: the index scan takes ${fmt(explainFirst?.executionMs.median ?? 0, 2)} ms for the first page and ${fmt(explainDeep?.executionMs.median ?? 0, 2)} ms for a deep cursor (median, plans above). ` +
+        (report.pageCarriesExplanation
+          ? `The rest of PostgreSQL's ${fmt(history10.cpu.postgresMsPerRequest, 2)} ms of CPU per page is decompressing the TOASTed jsonb of 21 rows, converting it to text and sending it, which EXPLAIN (ANALYZE) in PostgreSQL ${report.machine.postgres.split(' ')[0]} does not measure; the server spends ${fmt(history10.cpu.serverMsPerRequest, 2)} ms per page parsing those rows (the driver parses jsonb with JSON.parse), serialising the answer and writing it, on its one thread, one page at a time, so at 10 connections a page waits behind the others in flight.`
+          : `PostgreSQL used ${fmt(history10.cpu.postgresMsPerRequest, 2)} ms of CPU per page (the statement's round trip, converting 21 rows to text and sending them), the server ${fmt(history10.cpu.serverMsPerRequest, 2)} ms (authentication, the read, parsing the rows, serialising and writing the answer) on its one thread.`) +
         (historyProfile?.cpu
           ? ` Server CPU by category in the profile run (busy time): ${topCategories(historyProfile, 6)}; event loop busy ${pct(historyProfile.eventLoopBusy)}.`
           : '') +
-        ` A lighter history page (items without \`inputs\`, or without \`signals\` and a link to \`GET /api/risk/evaluations/:id\` for the explanation) would cut the bytes to parse, serialise and send per page by most; the index needs no change.`,
+        (report.pageCarriesExplanation
+          ? ` A lighter history page (items without \`inputs\`, or without \`signals\` and a link to \`GET /api/risk/evaluations/:id\` for the explanation) would cut the bytes to parse, serialise and send per page by most; the index needs no change.`
+          : ''),
     );
   }
   notes.push(
@@ -1162,7 +1173,10 @@ async function main(): Promise<void> {
   ];
   for (const e of explains) log(`EXPLAIN ${e.label}: ${e.plan}; ${e.rows} rows, median ${fmt(e.executionMs.median, 3)} ms`);
   const paging = await checkPaging(server.baseUrl, probeWallet, perWallet);
-  const pageBytes = (await (await historyScenario(server.baseUrl, historyWallets, 1).probe()).text()).length;
+  const pageText = await (await historyScenario(server.baseUrl, historyWallets, 1).probe()).text();
+  const pageBytes = pageText.length;
+  // A key of the items, not a string in the page: "signals" is also the provider's name.
+  const pageCarriesExplanation = ((JSON.parse(pageText) as { data?: { items?: Array<Record<string, unknown>> } }).data?.items ?? []).some((item) => 'signals' in item);
   for (const connections of settings.historyConnections) await measure(ctx, historyScenario(server.baseUrl, historyWallets, connections));
   if (profiler) await profiler.run(historyScenario(profiler.baseUrl, historyWallets, settings.historyConnections[0]!));
   const profiles = profiler ? await profiler.finish() : [];
@@ -1180,6 +1194,7 @@ async function main(): Promise<void> {
     fill,
     perWallet,
     pageBytes,
+    pageCarriesExplanation,
     explains,
     paging,
     warnings: { count: warnings.reduce((a, w) => a + w.count, 0), first: warnings.find((w) => w.first)?.first },
