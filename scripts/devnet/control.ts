@@ -196,7 +196,8 @@ function lineJson(line: CreditLine | undefined): unknown {
  * `POST /_devnet/<route>` with a JSON body (GET works for the read-only routes). Routes:
  * info, close {count?}, invoke {fn, args}, emit {name, payload, contractId?},
  * emit-raw {topics: (symbol | {xdr})[], value: base64 ScVal, contractId?}, time {set?|advance?|wallClock?},
- * faults {…settings}, faults/clear, faults/reset (node reset), tamper {borrower, patch|null},
+ * faults {timeoutMs?, force5xx?, errorRate?, fail5xxCount?, emptyPages?, lagLedgers?, tryAgainLater?,
+ * minInclusionFee?, scope?}, faults/clear, faults/reset (node reset), tamper {borrower, patch|null},
  * seed {accounts?, payments?, trades?}, credit-line {borrower, which?},
  * oracle/price {asset, price, timestamp?}, oracle/config {decimals?, resolution?, base?, maxAgeResolutions?}.
  */

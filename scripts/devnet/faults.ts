@@ -20,6 +20,12 @@ export interface FaultSettings {
   lagLedgers: number;
   /** sendTransaction answers TRY_AGAIN_LATER (queue full) without queueing. */
   tryAgainLater: boolean;
+  /**
+   * Surge pricing: sendTransaction refuses (ERROR txInsufficientFee) an envelope whose inclusion fee — its fee
+   * minus the Soroban resource fee, for a fee bump the outer fee minus the inner resource fee — is below this
+   * many stroops, and getFeeStats reports it. 0 = off (the base fee of 100 per operation still applies).
+   */
+  minInclusionFee: number;
   /** Which endpoints the HTTP-level faults (timeout, 5xx) hit. */
   scope: 'all' | FaultTarget;
 }
@@ -32,6 +38,7 @@ export const NO_FAULTS: Readonly<FaultSettings> = Object.freeze({
   emptyPages: false,
   lagLedgers: 0,
   tryAgainLater: false,
+  minInclusionFee: 0,
   scope: 'all',
 });
 
@@ -95,6 +102,13 @@ export class Faults {
     this.set({ tryAgainLater: value });
   }
 
+  get minInclusionFee(): number {
+    return this.settings.minInclusionFee;
+  }
+  set minInclusionFee(value: number) {
+    this.set({ minInclusionFee: value });
+  }
+
   get scope(): FaultSettings['scope'] {
     return this.settings.scope;
   }
@@ -111,6 +125,9 @@ export class Faults {
     if (!(next.errorRate >= 0 && next.errorRate <= 1)) throw new RangeError('errorRate must be within 0..1');
     if (!Number.isInteger(next.fail5xxCount) || next.fail5xxCount < 0) throw new RangeError('fail5xxCount must be a whole number');
     if (!Number.isInteger(next.lagLedgers) || next.lagLedgers < 0) throw new RangeError('lagLedgers must be a whole number');
+    if (!Number.isSafeInteger(next.minInclusionFee) || next.minInclusionFee < 0) {
+      throw new RangeError('minInclusionFee must be a whole number of stroops');
+    }
     for (const flag of ['force5xx', 'emptyPages', 'tryAgainLater'] as const) {
       if (typeof next[flag] !== 'boolean') throw new RangeError(`${flag} must be a boolean`);
     }

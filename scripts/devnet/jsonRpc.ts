@@ -226,7 +226,7 @@ function sendTransaction(core: DevnetCore, params: Params) {
     }
     return { status: 'TRY_AGAIN_LATER', hash: txHash, ...base };
   }
-  const outcome = core.pool.submit(envelope, core.chain.openSequence, core.contractNow());
+  const outcome = core.pool.submit(envelope, core.chain.openSequence, core.contractNow(), BigInt(core.faults.minInclusionFee));
   return { status: outcome.status, hash: outcome.hash, ...base, ...(outcome.errorResultXdr && { errorResultXdr: outcome.errorResultXdr }) };
 }
 
@@ -302,7 +302,10 @@ function methods(core: DevnetCore): Record<string, Method> {
         transactionCount: '0',
         ledgerCount: 10,
       });
-      return { sorobanInclusionFee: dist('100'), inclusionFee: dist('100'), latestLedger: core.view().latest.sequence };
+      // Under surge pricing (the minInclusionFee fault) every percentile is the floor, so a client that
+      // prices from fee stats gets in; classic transactions are not surging.
+      const soroban = String(Math.max(100, core.faults.minInclusionFee));
+      return { sorobanInclusionFee: dist(soroban), inclusionFee: dist('100'), latestLedger: core.view().latest.sequence };
     },
     getEvents: (p) => getEvents(core, p),
     getLedgerEntries: (p) => getLedgerEntries(core, p),

@@ -1,5 +1,6 @@
 import {
   Address,
+  extractBaseAddress,
   FeeBumpTransaction,
   hash,
   Keypair,
@@ -23,14 +24,25 @@ import { ValueTypeError } from './scval.js';
  * submission) and applying them when the ledger closes, with real TransactionResult / TransactionMeta v4 XDR.
  */
 
-/** A well-formed Soroban contract invocation extracted from an envelope. */
+/**
+ * A well-formed Soroban contract invocation extracted from an envelope. For a fee bump, `tx` is the inner
+ * transaction (source, sequence, operation, signatures of the call) and the envelope adds the fee source.
+ */
 export interface Invocation {
   envelope: Transaction | FeeBumpTransaction;
   tx: Transaction;
+  /** The envelope's hash: for a fee bump the outer one, which sendTransaction, getTransaction and events use. */
   hash: string;
+  /** The inner transaction's hash (the same as `hash` for a plain transaction). */
+  innerHash: string;
   source: string;
   sequence: bigint;
+  /** The envelope's fee: for a fee bump the outer fee, which pays for everything. */
   fee: bigint;
+  /** The fee bump's fee source, as a G… account (undefined for a plain transaction). */
+  feeSource?: string;
+  /** The Soroban resource fee declared in the (inner) transaction's sorobanData; 0 without one. */
+  resourceFee: bigint;
   contractId: string;
   fn: string;
   args: xdr.ScVal[];
@@ -62,18 +74,23 @@ export function parseInvocation(envelopeXdr: string, networkPassphrase: string):
   }
   const invoke = func.invokeContract();
   const ext = tx.toEnvelope().v1().tx().ext();
+  const sorobanData = ext.switch() === 1 ? ext.sorobanData() : undefined;
   return {
     envelope,
     tx,
     hash: envelope.hash().toString('hex'),
+    innerHash: tx.hash().toString('hex'),
     source: op.source ?? tx.source,
     sequence: BigInt(tx.sequence),
     fee: BigInt(envelope.fee),
+    // A muxed (M…) fee source pays and signs as its underlying G… account.
+    feeSource: envelope instanceof FeeBumpTransaction ? extractBaseAddress(envelope.feeSource) : undefined,
+    resourceFee: sorobanData ? BigInt(sorobanData.resourceFee().toString()) : 0n,
     contractId: Address.fromScAddress(invoke.contractAddress()).toString(),
     fn: invoke.functionName().toString(),
     args: invoke.args(),
     auth: op.auth ?? [],
-    sorobanData: ext.switch() === 1 ? ext.sorobanData() : undefined,
+    sorobanData,
     hostFunction: invoke,
   };
 }
@@ -126,7 +143,10 @@ export function simulationErrorText(error: unknown, contractId: string, fn: stri
 
 // ── Authorisation ──────────────────────────────────────────────────────────────────────────────────────
 
-/** Whether the envelope carries a valid decorated signature by `account` over the transaction hash. */
+/**
+ * Whether the envelope carries a valid decorated signature by `account` over its own hash. Pass a fee bump
+ * to check its fee source (outer signatures, outer hash) and its inner transaction to check the source.
+ */
 export function signedBy(envelope: Transaction | FeeBumpTransaction, account: string): boolean {
   if (!StrKey.isValidEd25519PublicKey(account)) return false;
   const key = Keypair.fromPublicKey(account);
@@ -169,12 +189,13 @@ function addressEntrySigned(entry: xdr.SorobanAuthorizationEntry, account: strin
 }
 
 /**
- * `require_auth(account)` for a submitted transaction. Accepted: a valid envelope signature by the account
- * (the account is the source, whose sourceAccount credentials ride on the envelope signature, or — a devnet
- * leniency — an extra signer), or a correctly signed address-credentials auth entry.
+ * `require_auth(account)` for a submitted transaction. Accepted: a valid signature by the account on the
+ * transaction (the account is the source, whose sourceAccount credentials ride on the transaction signature,
+ * or — a devnet leniency — an extra signer), or a correctly signed address-credentials auth entry. For a fee
+ * bump that is the inner transaction: the fee source's signature pays, it authorises nothing.
  */
 export function isAuthorized(inv: Invocation, account: string, passphrase: string, ledger: number): boolean {
-  if (signedBy(inv.envelope, account)) return true;
+  if (signedBy(inv.tx, account)) return true;
   return inv.auth.some((entry) => addressEntrySigned(entry, account, inv, passphrase, ledger));
 }
 
@@ -265,35 +286,102 @@ export function simulate(inv: Invocation, deps: SimulationDeps): RawSimulation {
 // ── Submission and application ─────────────────────────────────────────────────────────────────────────
 
 export type RejectCode = 'txBadSeq' | 'txBadAuth' | 'txMalformed' | 'txSorobanInvalid' | 'txInsufficientFee';
+type ResultCode = RejectCode | 'txSuccess' | 'txFailed';
 
+const int64 = (n: bigint): xdr.Int64 => xdr.Int64.fromString(n.toString());
+
+function outerArm(code: ResultCode, ops: xdr.OperationResult[]): xdr.TransactionResultResult {
+  if (code === 'txSuccess') return xdr.TransactionResultResult.txSuccess(ops);
+  if (code === 'txFailed') return xdr.TransactionResultResult.txFailed(ops);
+  return xdr.TransactionResultResult[code]();
+}
+
+function innerArm(code: ResultCode, ops: xdr.OperationResult[]): xdr.InnerTransactionResultResult {
+  if (code === 'txSuccess') return xdr.InnerTransactionResultResult.txSuccess(ops);
+  if (code === 'txFailed') return xdr.InnerTransactionResultResult.txFailed(ops);
+  return xdr.InnerTransactionResultResult[code]();
+}
+
+function transactionResult(fee: bigint, result: xdr.TransactionResultResult): string {
+  return new xdr.TransactionResult({ feeCharged: int64(fee), result, ext: new xdr.TransactionResultExt(0) }).toXDR('base64');
+}
+
+/** A plain (not fee-bump-wrapped) error result; for txInsufficientFee `fee` is the least fee that would do. */
 export function errorResultXdr(code: RejectCode, fee: bigint): string {
-  return new xdr.TransactionResult({
-    feeCharged: xdr.Int64.fromString(fee.toString()),
-    result: xdr.TransactionResultResult[code](),
-    ext: new xdr.TransactionResultExt(0),
-  }).toXDR('base64');
+  return transactionResult(fee, outerArm(code, []));
+}
+
+/**
+ * The result of the envelope's transaction. A fee bump wraps its inner transaction's result as stellar-core
+ * does: txFeeBumpInnerSuccess / txFeeBumpInnerFailed around the inner hash and result. The fee is charged on
+ * the outer result (to the fee source); the inner feeCharged is 0, as the XDR documents and core sets it.
+ */
+export function envelopeResult(inv: Invocation, fee: bigint, code: ResultCode, ops: xdr.OperationResult[] = []): string {
+  if (inv.feeSource === undefined) return transactionResult(fee, outerArm(code, ops));
+  const pair = new xdr.InnerTransactionResultPair({
+    transactionHash: Buffer.from(inv.innerHash, 'hex'),
+    result: new xdr.InnerTransactionResult({ feeCharged: int64(0n), result: innerArm(code, ops), ext: new xdr.InnerTransactionResultExt(0) }),
+  });
+  const outer = xdr.TransactionResultResult;
+  return transactionResult(fee, code === 'txSuccess' ? outer.txFeeBumpInnerSuccess(pair) : outer.txFeeBumpInnerFailed(pair));
+}
+
+function successOp(retval: xdr.ScVal, events: EmittedEvent[]): xdr.OperationResult {
+  // The success arm carries sha256(InvokeHostFunctionSuccessPreImage{returnValue, events}), as on chain.
+  const preimage = new xdr.InvokeHostFunctionSuccessPreImage({ returnValue: retval, events: events.map(contractEventXdr) });
+  return xdr.OperationResult.opInner(
+    xdr.OperationResultTr.invokeHostFunction(xdr.InvokeHostFunctionResult.invokeHostFunctionSuccess(hash(preimage.toXDR()))),
+  );
+}
+
+function trappedOp(): xdr.OperationResult {
+  return xdr.OperationResult.opInner(xdr.OperationResultTr.invokeHostFunction(xdr.InvokeHostFunctionResult.invokeHostFunctionTrapped()));
 }
 
 export function successResult(fee: bigint, retval: xdr.ScVal, events: EmittedEvent[]): string {
-  // The success arm carries sha256(InvokeHostFunctionSuccessPreImage{returnValue, events}), as on chain.
-  const preimage = new xdr.InvokeHostFunctionSuccessPreImage({ returnValue: retval, events: events.map(contractEventXdr) });
-  return new xdr.TransactionResult({
-    feeCharged: xdr.Int64.fromString(fee.toString()),
-    result: xdr.TransactionResultResult.txSuccess([
-      xdr.OperationResult.opInner(xdr.OperationResultTr.invokeHostFunction(xdr.InvokeHostFunctionResult.invokeHostFunctionSuccess(hash(preimage.toXDR())))),
-    ]),
-    ext: new xdr.TransactionResultExt(0),
-  }).toXDR('base64');
+  return transactionResult(fee, outerArm('txSuccess', [successOp(retval, events)]));
 }
 
-function trappedResult(fee: bigint): string {
-  return new xdr.TransactionResult({
-    feeCharged: xdr.Int64.fromString(fee.toString()),
-    result: xdr.TransactionResultResult.txFailed([
-      xdr.OperationResult.opInner(xdr.OperationResultTr.invokeHostFunction(xdr.InvokeHostFunctionResult.invokeHostFunctionTrapped())),
-    ]),
-    ext: new xdr.TransactionResultExt(0),
-  }).toXDR('base64');
+// ── Fees ───────────────────────────────────────────────────────────────────────────────────────────────
+
+/** The ledger header's base fee: the least inclusion fee per operation stellar-core takes. */
+export const BASE_FEE_PER_OP = 100n;
+
+/** stellar-core replaces a queued transaction only with a fee bump bidding ten times its fee per operation. */
+const REPLACE_BY_FEE_MULTIPLIER = 10n;
+
+/** Operations as fees count them: a fee bump counts one more than its inner transaction. */
+function feeOps(inv: Invocation): bigint {
+  return BigInt(inv.tx.operations.length + (inv.feeSource === undefined ? 0 : 1));
+}
+
+/** The part of the envelope's fee that bids for inclusion: what is left after the Soroban resource fee. */
+export function inclusionFee(inv: Invocation): bigint {
+  return inv.fee - inv.resourceFee;
+}
+
+const ceilDiv = (a: bigint, b: bigint): bigint => (a <= 0n ? 0n : (a + b - 1n) / b);
+const maxOf = (...values: bigint[]): bigint => values.reduce((a, b) => (b > a ? b : a));
+
+/**
+ * The least inclusion fee admission takes: the base fee per operation; while the surge-pricing fault is on,
+ * `minInclusionFee` for the envelope as a whole; and for a fee bump, at least the inner transaction's bid per
+ * operation (stellar-core's check that the bump really bumps; it also makes the outer fee >= the inner fee).
+ * A negative inner bid (inner fee below its resource fee) is allowed since protocol 23.
+ */
+export function requiredInclusionFee(inv: Invocation, minInclusionFee: bigint): bigint {
+  const ops = feeOps(inv);
+  const floors = [BASE_FEE_PER_OP * ops, minInclusionFee];
+  if (inv.feeSource !== undefined) {
+    const innerBid = BigInt(inv.tx.fee) - inv.resourceFee;
+    floors.push(ceilDiv(innerBid * ops, BigInt(inv.tx.operations.length)));
+  }
+  return maxOf(...floors);
+}
+
+/** The least inclusion fee for `inv` to replace the queued `old` with the same source and sequence. */
+function replacementFee(old: Invocation, inv: Invocation): bigint {
+  return ceilDiv(REPLACE_BY_FEE_MULTIPLIER * inclusionFee(old) * feeOps(inv), feeOps(old));
 }
 
 /** TransactionMeta v4 (protocol 23+): contract events per operation, the return value in sorobanMeta. */
@@ -355,8 +443,15 @@ export class TxPool {
     return this.pending.length;
   }
 
-  /** Admission checks, in stellar-core's spirit: signature of the source, sequence, Soroban data, fee. */
-  submit(envelopeXdr: string, ledger: number, closeTime: number): SendOutcome {
+  /**
+   * Admission checks, in stellar-core's order: the queue (duplicates, one transaction per source and
+   * sequence, replace-by-fee), then Soroban data, fee, the fee source's signature (fee bump), sequence and
+   * the source's signature. `minInclusionFee` is the surge-pricing floor (0 = off). Failures of a fee bump's
+   * inner transaction come back inside txFeeBumpInnerFailed; the outer envelope's own (fee, fee source
+   * signature, queue) as plain codes. A txInsufficientFee result's feeCharged is the least total fee
+   * (resource fee + inclusion fee) that would be admitted.
+   */
+  submit(envelopeXdr: string, ledger: number, closeTime: number, minInclusionFee = 0n): SendOutcome {
     let inv: Invocation;
     try {
       inv = parseInvocation(envelopeXdr, this.deps.networkPassphrase);
@@ -364,14 +459,33 @@ export class TxPool {
       return this.rejectUnparsed(envelopeXdr);
     }
     if (this.isPending(inv.hash)) return { status: 'DUPLICATE', hash: inv.hash };
-    const reject = (code: RejectCode): SendOutcome => ({ status: 'ERROR', hash: inv.hash, errorResultXdr: errorResultXdr(code, 0n) });
-    if (!StrKey.isValidEd25519PublicKey(inv.tx.source) || !signedBy(inv.envelope, inv.tx.source)) return reject('txBadAuth');
+    const reject = (code: RejectCode, fee = 0n): SendOutcome => ({ status: 'ERROR', hash: inv.hash, errorResultXdr: errorResultXdr(code, fee) });
+    const rejectInner = (code: RejectCode): SendOutcome => ({ status: 'ERROR', hash: inv.hash, errorResultXdr: envelopeResult(inv, 0n, code) });
+
+    const queued = this.pending.findIndex((p) => p.tx.source === inv.tx.source && p.sequence === inv.sequence);
+    const replacing = queued >= 0 ? this.pending[queued] : undefined;
+    if (replacing) {
+      // The transaction whose fee bump is queued, sent again on its own, is a duplicate too.
+      if (inv.feeSource === undefined && replacing.innerHash === inv.hash) return { status: 'DUPLICATE', hash: inv.hash };
+      // Another envelope for a queued sequence: only a fee bump outbidding it tenfold replaces it.
+      if (inv.feeSource === undefined) return reject('txBadSeq');
+      const least = replacementFee(replacing, inv);
+      if (inclusionFee(inv) < least) return reject('txInsufficientFee', inv.resourceFee + least);
+    }
+
+    if (!inv.sorobanData) return rejectInner('txSorobanInvalid');
+    const required = requiredInclusionFee(inv, minInclusionFee);
+    if (inclusionFee(inv) < required) return reject('txInsufficientFee', inv.resourceFee + required);
+    if (inv.feeSource !== undefined && !signedBy(inv.envelope, inv.feeSource)) return reject('txBadAuth');
+    const account = this.deps.accounts.get(inv.tx.source);
+    const expected = replacing || !account ? inv.sequence : this.nextSequence(account);
+    if (inv.sequence !== expected) return rejectInner('txBadSeq');
+    if (!StrKey.isValidEd25519PublicKey(inv.tx.source) || !signedBy(inv.tx, inv.tx.source)) return rejectInner('txBadAuth');
+
     // Unknown sources are created on first use, at the sequence just before this transaction's.
-    const account = this.deps.accounts.ensure(inv.tx.source, ledger, closeTime, inv.sequence - 1n);
-    if (inv.sequence !== this.nextSequence(account)) return reject('txBadSeq');
-    if (!inv.sorobanData) return reject('txSorobanInvalid');
-    if (inv.fee < BigInt(inv.sorobanData.resourceFee().toString()) + 100n) return reject('txInsufficientFee');
-    this.pending.push(inv);
+    this.deps.accounts.ensure(inv.tx.source, ledger, closeTime, inv.sequence - 1n);
+    if (replacing) this.pending[queued] = inv;
+    else this.pending.push(inv);
     return { status: 'PENDING', hash: inv.hash };
   }
 
@@ -426,18 +540,20 @@ export class TxPool {
         throw new HostError('Auth', 'InvalidAction', `failed account authentication for ${signer}`);
       }
       const result = contract.call(inv.fn, args, context);
+      const resultXdr = envelopeResult(inv, inv.fee, 'txSuccess', [successOp(result.retval, result.events)]);
       return {
         hash: inv.hash,
         successful: true,
         events: result.events,
-        receipt: receipt(successResult(inv.fee, result.retval, result.events), metaV4(result.events, result.retval, null)),
+        receipt: receipt(resultXdr, metaV4(result.events, result.retval, null)),
       };
     } catch (error) {
+      const resultXdr = envelopeResult(inv, inv.fee, 'txFailed', [trappedOp()]);
       return {
         hash: inv.hash,
         successful: false,
         events: [],
-        receipt: receipt(trappedResult(inv.fee), metaV4([], null, `${hostErrorCode(error)}: ${(error as Error).message}`)),
+        receipt: receipt(resultXdr, metaV4([], null, `${hostErrorCode(error)}: ${(error as Error).message}`)),
       };
     }
   }

@@ -85,6 +85,29 @@ describe('devnet faults', () => {
     expect((await readAllEvents(server, [], 1)).events.map((e) => e.name)).toEqual(['opened']);
   });
 
+  it('switches surge pricing (minInclusionFee) over the control API and validates it', async () => {
+    d = await devnet();
+    const server = rpcClient(d);
+    const post = async (route: string, body?: unknown) => {
+      const res = await fetch(`${d.controlUrl}/${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { faults?: Record<string, unknown> } };
+    };
+    expect(d.faults.minInclusionFee).toBe(0);
+    const on = await post('faults', { minInclusionFee: 5_000 });
+    expect(on).toMatchObject({ status: 200, body: { faults: { minInclusionFee: 5_000 } } });
+    expect(d.faults.minInclusionFee).toBe(5_000);
+    expect((await server.getFeeStats()).sorobanInclusionFee.p90).toBe('5000');
+    for (const bad of [-1, 1.5, '5000']) expect((await post('faults', { minInclusionFee: bad })).status).toBe(400);
+    expect(d.faults.minInclusionFee).toBe(5_000); // a refused patch changes nothing
+    await post('faults/clear');
+    expect(d.faults.minInclusionFee).toBe(0);
+    expect((await server.getFeeStats()).sorobanInclusionFee.p90).toBe('100');
+  });
+
   it('node reset: oldestLedger jumps to latestLedger and earlier cursors fall outside retention', async () => {
     d = await devnet();
     const server = rpcClient(d);

@@ -3,6 +3,7 @@ import {
   authorizeEntry,
   BASE_FEE,
   Contract,
+  FeeBumpTransaction,
   Keypair,
   nativeToScVal,
   rpc,
@@ -20,12 +21,16 @@ describe('devnet transactions', () => {
   let d: Devnet;
   let server: rpc.Server;
   let borrowerKey: Keypair;
+  /** A funded key that pays for other people's transactions with fee bumps. */
+  let feeKey: Keypair;
 
   beforeEach(async () => {
     d = await devnet();
     server = rpcClient(d);
     borrowerKey = Keypair.random();
     d.seedHorizon.account({ id: borrowerKey.publicKey() });
+    feeKey = Keypair.random();
+    d.seedHorizon.account({ id: feeKey.publicKey() });
   });
   afterEach(() => d.stop());
 
@@ -39,6 +44,23 @@ describe('devnet transactions', () => {
       .setTimeout(300)
       .build();
   }
+
+  /** A prepared draw_credit signed by the borrower (its source), ready to send or to wrap in a fee bump. */
+  async function signedDraw(amount: bigint): Promise<Transaction> {
+    const tx = await server.prepareTransaction(await build(borrowerKey.publicKey(), 'draw_credit', addr(borrowerKey.publicKey()), i128(amount)));
+    tx.sign(borrowerKey);
+    return tx;
+  }
+
+  /** Wraps `inner` in a fee bump bidding `baseFee` per operation, paid (and signed) by the fee key. */
+  function bump(inner: Transaction, baseFee: string = BASE_FEE): FeeBumpTransaction {
+    const feeBump = TransactionBuilder.buildFeeBumpTransaction(feeKey, baseFee, inner, d.networkPassphrase);
+    feeBump.sign(feeKey);
+    return feeBump;
+  }
+
+  const resourceFeeOf = (tx: Transaction): bigint => BigInt(tx.toEnvelope().v1().tx().ext().sorobanData().resourceFee().toString());
+  const hex = (tx: Transaction | FeeBumpTransaction): string => tx.hash().toString('hex');
 
   it('simulates get_credit_line and returns the stored CreditLineData', async () => {
     openLine(d, borrowerKey.publicKey(), 2_000n * USDC, 900, 25);
@@ -254,6 +276,147 @@ describe('devnet transactions', () => {
     const unprepared = await build(borrowerKey.publicKey(), 'draw_credit', addr(borrowerKey.publicKey()), i128(1n));
     unprepared.sign(borrowerKey);
     expect((await server.sendTransaction(unprepared)).errorResult?.result().switch().name).toBe('txSorobanInvalid');
+  });
+
+  it('admits a borrower-signed draw in a fee bump paid by another key; the outer hash confirms it', async () => {
+    openLine(d, borrowerKey.publicKey(), 1_000n * USDC);
+    d.closeLedger();
+    const feeSourceSequence = (await server.getAccount(feeKey.publicKey())).sequenceNumber();
+    const inner = await signedDraw(300n * USDC);
+    const feeBump = bump(inner);
+    // the SDK bids the base fee for the inner operation and the bump itself, on top of the resource fee
+    expect(BigInt(feeBump.fee)).toBe(resourceFeeOf(inner) + 200n);
+    const sent = await server.sendTransaction(feeBump);
+    expect(sent.status).toBe('PENDING');
+    expect(sent.hash).toBe(hex(feeBump));
+    expect(sent.hash).not.toBe(hex(inner));
+    expect((await server.sendTransaction(feeBump)).status).toBe('DUPLICATE');
+    // the inner transaction sent on its own is already queued inside the bump
+    expect((await server.sendTransaction(inner)).status).toBe('DUPLICATE');
+
+    const ledger = d.closeLedger();
+    const result = await server.getTransaction(sent.hash);
+    expect(result.status).toBe(rpc.Api.GetTransactionStatus.SUCCESS);
+    if (result.status !== rpc.Api.GetTransactionStatus.SUCCESS) return;
+    expect(result.feeBump).toBe(true);
+    expect(result.ledger).toBe(ledger);
+    expect(result.envelopeXdr.switch().name).toBe('envelopeTypeTxFeeBump');
+    expect(result.resultXdr.feeCharged().toString()).toBe(feeBump.fee);
+    const outcome = result.resultXdr.result();
+    expect(outcome.switch().name).toBe('txFeeBumpInnerSuccess');
+    expect(outcome.innerResultPair().transactionHash().toString('hex')).toBe(hex(inner));
+    expect(outcome.innerResultPair().result().result().switch().name).toBe('txSuccess');
+    expect(result.returnValue?.switch().name).toBe('scvVoid');
+    expect(result.events.contractEventsXdr[0]).toHaveLength(2);
+
+    const { events } = await readAllEvents(server, [{ contractIds: [d.contractId] }], ledger);
+    expect(events.map((e) => [e.name, e.txHash])).toEqual([
+      ['drawn', sent.hash],
+      ['borrow_lc', sent.hash],
+    ]);
+    expect(d.contract.creditLine(borrowerKey.publicKey(), 'committed')).toMatchObject({ utilized_amount: 300n * USDC });
+    // the inner transaction's sequence is consumed; the fee source's is not
+    expect((await server.getAccount(borrowerKey.publicKey())).sequenceNumber()).toBe(inner.sequence);
+    expect((await server.getAccount(feeKey.publicKey())).sequenceNumber()).toBe(feeSourceSequence);
+  });
+
+  it("refuses a fee bump without the fee source's signature, and one whose inner transaction is not the source's", async () => {
+    openLine(d, borrowerKey.publicKey());
+    d.closeLedger();
+    const inner = await signedDraw(1n);
+
+    const unsigned = TransactionBuilder.buildFeeBumpTransaction(feeKey, BASE_FEE, inner, d.networkPassphrase);
+    const noPayer = await server.sendTransaction(unsigned);
+    expect(noPayer.status).toBe('ERROR');
+    expect(noPayer.hash).toBe(hex(unsigned));
+    expect(noPayer.errorResult?.result().switch().name).toBe('txBadAuth');
+    unsigned.sign(borrowerKey); // the borrower's signature does not pay for the fee key
+    expect((await server.sendTransaction(unsigned)).errorResult?.result().switch().name).toBe('txBadAuth');
+
+    // Inner failures come back as stellar-core reports them: txFeeBumpInnerFailed around the inner result.
+    const innerOf = (sent: rpc.Api.SendTransactionResponse) => {
+      const result = sent.errorResult!.result();
+      expect(result.switch().name).toBe('txFeeBumpInnerFailed');
+      return result.innerResultPair();
+    };
+    const draw = () => build(borrowerKey.publicKey(), 'draw_credit', addr(borrowerKey.publicKey()), i128(1n));
+    const unsignedInner = await server.prepareTransaction(await draw());
+    const noBorrower = await server.sendTransaction(bump(unsignedInner));
+    expect(noBorrower.status).toBe('ERROR');
+    expect(innerOf(noBorrower).result().result().switch().name).toBe('txBadAuth');
+    expect(innerOf(noBorrower).transactionHash().toString('hex')).toBe(hex(unsignedInner));
+    const payerSignedInner = await server.prepareTransaction(await draw());
+    payerSignedInner.sign(feeKey);
+    expect(innerOf(await server.sendTransaction(bump(payerSignedInner))).result().result().switch().name).toBe('txBadAuth');
+
+    const stale = new TransactionBuilder(new Account(borrowerKey.publicKey(), '5'), { fee: BASE_FEE, networkPassphrase: d.networkPassphrase })
+      .addOperation(new Contract(d.contractId).call('draw_credit', addr(borrowerKey.publicKey()), i128(1n)))
+      .setTimeout(300)
+      .build();
+    const badSeq = await server.prepareTransaction(stale);
+    badSeq.sign(borrowerKey);
+    expect(innerOf(await server.sendTransaction(bump(badSeq))).result().result().switch().name).toBe('txBadSeq');
+
+    // nothing was queued on the way: the properly signed bump still gets in
+    expect((await server.sendTransaction(bump(inner))).status).toBe('PENDING');
+  });
+
+  it('keeps one envelope per sequence: only a fee bump bidding ten times more replaces a queued transaction', async () => {
+    openLine(d, borrowerKey.publicKey(), 1_000n * USDC);
+    d.closeLedger();
+    const stuck = await signedDraw(5n * USDC);
+    expect((await server.sendTransaction(stuck)).status).toBe('PENDING');
+    const rival = await signedDraw(6n * USDC); // same sequence, different transaction
+    expect((await server.sendTransaction(rival)).errorResult?.result().switch().name).toBe('txBadSeq');
+
+    // The queued bid is 100 over 1 operation; a bump counts 2 operations, so it must bid 2,000.
+    const cheap = await server.sendTransaction(bump(stuck, '999'));
+    expect(cheap.status).toBe('ERROR');
+    expect(cheap.errorResult?.result().switch().name).toBe('txInsufficientFee');
+    expect(cheap.errorResult?.feeCharged().toString()).toBe(String(resourceFeeOf(stuck) + 2_000n));
+    const replacement = bump(stuck, '1000');
+    expect((await server.sendTransaction(replacement)).status).toBe('PENDING');
+
+    d.closeLedger();
+    const result = await server.getTransaction(hex(replacement));
+    expect(result.status).toBe('SUCCESS');
+    expect(result.status === 'SUCCESS' && result.feeBump).toBe(true);
+    expect((await server.getTransaction(hex(stuck))).status).toBe('NOT_FOUND'); // replaced, never applied
+    expect(d.contract.creditLine(borrowerKey.publicKey(), 'committed')).toMatchObject({ utilized_amount: 5n * USDC });
+    expect((await server.getAccount(borrowerKey.publicKey())).sequenceNumber()).toBe(stuck.sequence);
+  });
+
+  it('surge pricing: refuses bids below minInclusionFee, reports it in fee stats, and a fee bump at that rate gets in', async () => {
+    openLine(d, borrowerKey.publicKey(), 1_000n * USDC);
+    d.closeLedger();
+    d.faults.minInclusionFee = 1_000;
+    const stats = await server.getFeeStats();
+    expect(stats.sorobanInclusionFee).toMatchObject({ min: '1000', p50: '1000', p90: '1000', max: '1000' });
+    expect(stats.inclusionFee.p50).toBe('100'); // classic transactions are not surging
+
+    const inner = await signedDraw(7n * USDC); // prepared as usual: the SDK bids BASE_FEE (100)
+    const refused = await server.sendTransaction(inner);
+    expect(refused.status).toBe('ERROR');
+    expect(refused.hash).toBe(hex(inner));
+    expect(refused.errorResult?.result().switch().name).toBe('txInsufficientFee');
+    // feeCharged carries the least total fee that would be admitted
+    expect(refused.errorResult?.feeCharged().toString()).toBe(String(resourceFeeOf(inner) + 1_000n));
+    const low = await server.sendTransaction(bump(inner, '400')); // 800 over both operations
+    expect(low.errorResult?.result().switch().name).toBe('txInsufficientFee');
+
+    // Resubmission: the same signed transaction, fee-bumped at the rate fee stats report.
+    const resubmitted = bump(inner, stats.sorobanInclusionFee.p50);
+    const sent = await server.sendTransaction(resubmitted);
+    expect(sent.status).toBe('PENDING');
+    d.closeLedger();
+    const result = await server.getTransaction(sent.hash);
+    expect(result.status).toBe('SUCCESS');
+    expect(result.status === 'SUCCESS' && result.feeBump).toBe(true);
+    expect(d.contract.creditLine(borrowerKey.publicKey(), 'committed')).toMatchObject({ utilized_amount: 7n * USDC });
+
+    d.faults.minInclusionFee = 0;
+    expect((await server.getFeeStats()).sorobanInclusionFee.p50).toBe('100');
+    expect((await server.sendTransaction(await signedDraw(1n))).status).toBe('PENDING');
   });
 
   it('answers TRY_AGAIN_LATER while the fault is on, without queueing', async () => {
