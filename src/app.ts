@@ -15,6 +15,7 @@ import { authRoutes } from './http/routes/auth.js';
 import { chainRoutes } from './http/routes/chain.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
+import { chainTransactionRoutes } from './http/routes/chainTransactions.js';
 import { creditLineRoutes } from './http/routes/creditLines.js';
 import { riskRoutes } from './http/routes/risk.js';
 import { collateralRoutes } from './http/routes/collateral.js';
@@ -30,7 +31,8 @@ export function routeTable(container: Container): RouteDefinition[] {
   return [
     ...operationsRoutes(container.services.health, container.metrics),
     ...docsRoutes(container.openApi),
-    ...creditLineRoutes(container.services.creditLines),
+    ...chainTransactionRoutes(container.services.chainTransactions, container.services.creditLines, container.config.stellar.networkPassphrase),
+    ...creditLineRoutes(container.services.creditLines, container.config.stellar.networkPassphrase),
     ...riskRoutes(container.services.risk, container.services.creditLines),
     ...collateralRoutes(container.services.collateralAssets, container.services.prices, container.services.collateral),
     ...riskEngineRoutes(container.services.riskEngine, container.services.executions, container.services.cardCredit),

@@ -68,7 +68,7 @@ const amount = (fallback: string) =>
       }
     });
 
-export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch', 'chain-indexer', 'reconciliation', 'horizon-listener', 'price-feed', 'risk-monitor', 'repayment-schedule', 'anchor-repayments', 'settlement-reconciliation'] as const;
+export const WORKER_NAMES = ['webhook-fanout', 'webhook-dispatch', 'chain-indexer', 'chain-transactions', 'reconciliation', 'horizon-listener', 'price-feed', 'risk-monitor', 'repayment-schedule', 'anchor-repayments', 'settlement-reconciliation'] as const;
 export type WorkerName = (typeof WORKER_NAMES)[number];
 
 const durations = (fallback: string) =>
@@ -150,6 +150,17 @@ const envSchema = z.object({
   INDEXER_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
   INDEXER_INTERVAL_MS: positiveInt(2_000),
   RECONCILIATION_INTERVAL_MS: positiveInt(3_600_000),
+  STELLAR_OPERATOR_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || StrKey.isValidEd25519SecretSeed(v), { message: 'must be a Stellar secret seed (S...)' }),
+  CHAIN_TX_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(3_600).default(300),
+  CHAIN_TX_BASE_FEE: z.coerce.number().int().min(100).default(100),
+  CHAIN_TX_MAX_FEE: z.coerce.number().int().min(100).default(1_000_000),
+  CHAIN_TX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(5),
+  CHAIN_TX_RETRY_DELAY_MS: positiveInt(500),
+  CHAIN_TX_RESUBMITS: z.coerce.number().int().min(0).max(10).default(2),
+  CHAIN_TX_INTERVAL_MS: positiveInt(1_000),
   RECONCILIATION_TOLERANCE_UNITS: z.coerce.number().int().min(0).default(1),
   REPAYMENT_ACCOUNT: z
     .string()
@@ -268,6 +279,17 @@ export interface Config {
     readonly intervalMs: number;
     readonly reconciliationIntervalMs: number;
     readonly toleranceUnits: bigint;
+    /** Acting on the contract: the operator key signs admin calls; fees, time bounds and retries of submissions. */
+    readonly transactions: {
+      readonly operatorSecret?: string;
+      readonly timeoutSeconds: number;
+      readonly baseFee: number;
+      readonly maxInclusionFee: number;
+      readonly maxAttempts: number;
+      readonly retryDelayMs: number;
+      readonly resubmits: number;
+      readonly intervalMs: number;
+    };
   };
   readonly risk: {
     readonly provider: 'signals' | 'static' | 'external';
@@ -343,6 +365,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (Boolean(e.STELLAR_RPC_URL) !== e.CREDIT_CONTRACT_IDS.length > 0) {
     problems.push('STELLAR_RPC_URL/CREDIT_CONTRACT_IDS: set both to follow the Credit contract, or neither');
   }
+  if (e.STELLAR_OPERATOR_SECRET && !e.STELLAR_RPC_URL) problems.push('STELLAR_OPERATOR_SECRET: acting on the Credit contract also needs STELLAR_RPC_URL and CREDIT_CONTRACT_IDS');
+  if (e.CHAIN_TX_MAX_FEE < e.CHAIN_TX_BASE_FEE) problems.push('CHAIN_TX_MAX_FEE: must be at least CHAIN_TX_BASE_FEE');
   if (e.REPAYMENT_ACCOUNT && !e.HORIZON_URL) problems.push('HORIZON_URL: required to follow payments into REPAYMENT_ACCOUNT');
   if (e.JOB_LEASE_MS <= e.WEBHOOK_TIMEOUT_MS) problems.push('JOB_LEASE_MS: must be longer than WEBHOOK_TIMEOUT_MS, or a slow delivery could be sent twice');
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
@@ -404,6 +428,16 @@ export function loadConfig(env: Env = process.env): Config {
           intervalMs: e.INDEXER_INTERVAL_MS,
           reconciliationIntervalMs: e.RECONCILIATION_INTERVAL_MS,
           toleranceUnits: BigInt(e.RECONCILIATION_TOLERANCE_UNITS),
+          transactions: {
+            operatorSecret: e.STELLAR_OPERATOR_SECRET,
+            timeoutSeconds: e.CHAIN_TX_TIMEOUT_SECONDS,
+            baseFee: e.CHAIN_TX_BASE_FEE,
+            maxInclusionFee: e.CHAIN_TX_MAX_FEE,
+            maxAttempts: e.CHAIN_TX_MAX_ATTEMPTS,
+            retryDelayMs: e.CHAIN_TX_RETRY_DELAY_MS,
+            resubmits: e.CHAIN_TX_RESUBMITS,
+            intervalMs: e.CHAIN_TX_INTERVAL_MS,
+          },
         }
       : undefined,
     risk: {

@@ -27,6 +27,8 @@ import { WebhookHttpSender } from './webhooks/httpSender.js';
 import { Scheduler, type PeriodicWorker } from './workers/scheduler.js';
 import { Backoff } from './lib/backoff.js';
 import { ChainIndexer } from './services/chainIndexer.js';
+import { ChainTransactionService } from './services/chain/chainTransactionService.js';
+import { ContractSubmitter } from './stellar/contractSubmitter.js';
 import { HorizonPaymentListener } from './services/horizonListener.js';
 import { ReconciliationService } from './services/reconciliationService.js';
 import { DEFAULT_RETRY_POLICY, SorobanRpcClient } from './stellar/sorobanRpc.js';
@@ -82,6 +84,8 @@ export interface Container {
     jobs: JobService;
     /** Present when STELLAR_RPC_URL and CREDIT_CONTRACT_IDS are set. */
     indexer?: ChainIndexer;
+    /** Contract transactions for bound lines; admin calls also need STELLAR_OPERATOR_SECRET. */
+    chainTransactions?: ChainTransactionService;
     reconciliation?: ReconciliationService;
     /** Present when HORIZON_URL and REPAYMENT_ACCOUNT are set. */
     horizonListener?: HorizonPaymentListener;
@@ -125,9 +129,9 @@ function keyRings(config: Config): Pick<Container, 'keys' | 'generatedKeys'> {
   return { keys: { client: new KeyRing([generated.client]), admin: new KeyRing([generated.admin]) }, generatedKeys: generated };
 }
 
-type ChainFollowing = Pick<Container['services'], 'indexer' | 'reconciliation' | 'horizonListener'>;
+type ChainFollowing = Pick<Container['services'], 'indexer' | 'reconciliation' | 'horizonListener' | 'chainTransactions'>;
 
-function createChainFollowing(config: Config, store: Store, logger: Logger, metrics: Metrics, clock: () => Date): ChainFollowing {
+function createChainFollowing(config: Config, store: Store, logger: Logger, metrics: Metrics, clock: () => Date, ownership: WalletOwnership): ChainFollowing {
   const following: ChainFollowing = {};
   if (config.chain) {
     const rpcClient = new SorobanRpcClient(
@@ -141,6 +145,27 @@ function createChainFollowing(config: Config, store: Store, logger: Logger, metr
       { contractIds: [...config.chain.contractIds], startLedger: config.chain.startLedger, pageSize: config.chain.pageSize, maxApplyAttempts: 3 },
       logger,
       metrics.indexer,
+      clock,
+    );
+    const { transactions } = config.chain;
+    const operator = transactions.operatorSecret ? Keypair.fromSecret(transactions.operatorSecret) : undefined;
+    following.chainTransactions = new ChainTransactionService(
+      store,
+      new ContractSubmitter(
+        rpcClient,
+        {
+          networkPassphrase: config.stellar.networkPassphrase,
+          baseFee: transactions.baseFee,
+          maxInclusionFee: transactions.maxInclusionFee,
+          maxAttempts: transactions.maxAttempts,
+          retryDelayMs: transactions.retryDelayMs,
+        },
+        operator,
+      ),
+      { contractIds: [...config.chain.contractIds], cursorName: following.indexer.cursorName, txTimeoutSeconds: transactions.timeoutSeconds, maxResubmits: transactions.resubmits },
+      ownership,
+      logger,
+      operator,
       clock,
     );
     following.reconciliation = new ReconciliationService(
@@ -189,7 +214,7 @@ function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFol
   },
 ): PeriodicWorker[] {
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const { indexer, reconciliation, horizonListener } = chain;
+  const { indexer, reconciliation, horizonListener, chainTransactions } = chain;
   const available: Partial<Record<WorkerName, PeriodicWorker>> = {
     'webhook-fanout': { name: 'webhook-fanout', intervalMs: config.webhooks.dispatchIntervalMs, exclusive: true, tick: () => webhooks.fanOut() },
     'webhook-dispatch': {
@@ -200,6 +225,9 @@ function createWorkers(config: Config, webhooks: WebhookService, chain: ChainFol
     },
     ...(indexer && {
       'chain-indexer': { name: 'chain-indexer', intervalMs: config.chain!.intervalMs, exclusive: true, tick: withBackoff(() => indexer.tick()) },
+    }),
+    ...(chainTransactions && {
+      'chain-transactions': { name: 'chain-transactions', intervalMs: config.chain!.transactions.intervalMs, exclusive: true, tick: withBackoff(() => chainTransactions.track()) },
     }),
     ...(reconciliation && {
       reconciliation: {
@@ -318,8 +346,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     logger,
     clock,
   );
-  const chain = createChainFollowing(config, store, logger, metrics, clock);
   const ownership = new WalletOwnership(config.walletAuth.mode);
+  const chain = createChainFollowing(config, store, logger, metrics, clock, ownership);
   const riskModel = loadRiskModel(config.risk.model);
   const risk = new RiskService({
     store,
@@ -338,6 +366,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     offers: risk,
     rateChange: config.risk.rateChange,
     collateralLimits: collateral,
+    chain: chain.chainTransactions,
     metrics: metrics.credit,
     ownership,
     clock,

@@ -1,4 +1,5 @@
 import type { CreditLine, CreditLineStatus } from '../domain/creditLine.js';
+import type { ChainTransaction } from '../domain/chainTransaction.js';
 import type { LedgerEntry } from '../domain/ledger.js';
 import type { LineHistory } from '../domain/risk/creditHistory.js';
 import type { ProviderEvent, ProviderName, Repayment, SettlementFinding, SettlementRun } from '../domain/repayment/records.js';
@@ -299,6 +300,26 @@ export interface ChainRepository {
   parkedLedgers(limit: number): Promise<number[]>;
 }
 
+export interface ChainTransactionRepository {
+  insert(tx: ChainTransaction): Promise<void>;
+  findById(id: string): Promise<ChainTransaction | null>;
+  /** Locks the row until the transaction ends: a submission and the tracker never act on it at once. */
+  findByIdForUpdate(id: string): Promise<ChainTransaction | null>;
+  update(tx: ChainTransaction): Promise<void>;
+  /** A line's transactions, newest first, keyset-paginated on (createdAt, id). */
+  listByLine(creditLineId: string, page: Page<{ createdAt: Date; id: string }>): Promise<ChainTransaction[]>;
+  /** Pending transactions, longest pending first, for the tracker. */
+  listPending(limit: number): Promise<ChainTransaction[]>;
+  /**
+   * Marks the pending transactions with these hashes confirmed (their events were applied) and links an `open` to
+   * the line its event created; returns the ids it confirmed.
+   */
+  confirmByHashes(confirmations: Array<{ txHash: string; ledger: number }>, at: Date): Promise<string[]>;
+  /** The account's stored sequence (null when never stored), its row locked until the transaction ends. */
+  lockAccountSequence(publicKey: string, now: Date): Promise<bigint | null>;
+  saveAccountSequence(publicKey: string, sequence: bigint, now: Date): Promise<void>;
+}
+
 export const RECONCILIATION_STATUSES = ['running', 'clean', 'drift_found', 'failed'] as const;
 export type ReconciliationStatus = (typeof RECONCILIATION_STATUSES)[number];
 
@@ -496,6 +517,7 @@ export interface Repositories {
   riskExecutions: RiskExecutionRepository;
   statementNotices: StatementNoticeRepository;
   repayments: RepaymentRepository;
+  chainTransactions: ChainTransactionRepository;
 }
 
 /** A step a caller asks a service to run as the last write of the service's own transaction. */

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { rpc } from '@stellar/stellar-sdk';
 import type { Logger } from '../lib/logger.js';
 import type { ChainEventRecord, ChainGap, Repositories, Store } from '../repositories/repositories.js';
-import { decodeCreditEvent, DecodeError, toJsonSafe, type CreditEvent } from '../stellar/creditEvents.js';
+import type { CreditEvent } from '../stellar/creditEvents.js';
 import { RpcRequestError, type SorobanRpcClient } from '../stellar/sorobanRpc.js';
-import { FlushFailure, PageProjection } from './chainProjection.js';
+import type { PageProjection } from './chainProjection.js';
+import { decodeChainEvent, ingestChainEvents, ProjectionFailure, RECONCILIATION_QUEUE, type DecodedChainEvent } from './chainIngestion.js';
 
-export const RECONCILIATION_QUEUE = 'reconciliation';
+export { RECONCILIATION_QUEUE };
 
 export interface IndexerSettings {
   contractIds: string[];
@@ -39,15 +40,6 @@ export function lastCompleteLedger(cursor: string): number {
   const value = BigInt(toid);
   const ledger = Number(value >> 32n);
   return (value & 0xffffffffn) === 0xffffffffn ? ledger : ledger - 1;
-}
-
-class ProjectionFailure extends Error {
-  constructor(
-    readonly eventId: string,
-    cause: unknown,
-  ) {
-    super(`applying chain event ${eventId} failed: ${(cause as Error).message}`);
-  }
 }
 
 /**
@@ -143,71 +135,15 @@ export class ChainIndexer {
     return records.length > 0 || cursorMoved ? Math.max(records.length, 1) : 0;
   }
 
-  private decode(event: rpc.Api.EventResponse, now: Date): { record: ChainEventRecord; event?: CreditEvent } {
-    const contractId = event.contractId?.contractId() ?? '';
-    const base = {
-      eventId: event.id,
-      contractId,
-      ledger: event.ledger,
-      ledgerClosedAt: new Date(event.ledgerClosedAt),
-      txHash: event.txHash,
-      rawValue: event.value.toXDR('base64'),
-      error: null,
-      ingestedAt: now,
-    };
-    try {
-      const decoded = decodeCreditEvent(event.topic, event.value);
-      if (decoded.kind === 'unknown') return { record: { ...base, topic: decoded.topic, name: decoded.topic.join('.'), payload: null, status: 'unknown' } };
-      return {
-        record: { ...base, topic: decoded.topic, name: decoded.event.name, payload: toJsonSafe(decoded.event.fields), status: 'recorded' },
-        event: decoded.event,
-      };
-    } catch (error) {
-      if (!(error instanceof DecodeError)) throw error;
-      return { record: { ...base, topic: [], name: 'undecodable', payload: null, status: 'parked', error: error.message } };
-    }
+  private decode(event: rpc.Api.EventResponse, now: Date): DecodedChainEvent {
+    return decodeChainEvent(
+      { id: event.id, contractId: event.contractId?.contractId() ?? '', ledger: event.ledger, ledgerClosedAt: new Date(event.ledgerClosedAt), txHash: event.txHash, topic: event.topic, value: event.value },
+      now,
+    );
   }
 
-  /**
-   * Projects the page's new events (an overlapping page repeats events we already hold: those are skipped),
-   * then stores every new raw event once, with its final status.
-   */
-  private async ingest(repos: Repositories, records: ChainEventRecord[], events: Map<string, CreditEvent>): Promise<Record<string, number>> {
-    const known = await repos.chain.existingEventIds(records.map((r) => r.eventId));
-    const fresh = records.filter((r) => !known.has(r.eventId));
-    const projection = new PageProjection(repos);
-    const counts: Record<string, number> = {};
-    const stored: ChainEventRecord[] = [];
-    for (const record of fresh) {
-      const event = events.get(record.eventId);
-      const outcome = event ? await this.apply(projection, record, event) : { status: record.status, error: record.error ?? undefined };
-      if (outcome.status === 'parked') this.logger.warn({ eventId: record.eventId, ledger: record.ledger, reason: outcome.error }, 'chain event parked for reconciliation');
-      stored.push({ ...record, status: outcome.status, error: outcome.error ?? record.error });
-      counts[outcome.status] = (counts[outcome.status] ?? 0) + 1;
-    }
-    try {
-      await projection.flush();
-    } catch (error) {
-      throw error instanceof FlushFailure ? new ProjectionFailure(error.eventId, error) : error;
-    }
-    await repos.chain.insertEvents(stored);
-    const parkedLedgers = [...new Set(stored.filter((r) => r.status === 'parked').map((r) => r.ledger))];
-    if (parkedLedgers.length > 0) {
-      // What a parked event would have changed is found by reconciling against the chain's state.
-      const now = this.clock();
-      await repos.jobs.enqueue([
-        {
-          id: randomUUID(),
-          queue: RECONCILIATION_QUEUE,
-          dedupeKey: `parked:${parkedLedgers.join(',')}`,
-          payload: { trigger: 'parked', ledgers: parkedLedgers },
-          maxAttempts: 5,
-          runAt: now,
-          createdAt: now,
-        },
-      ]);
-    }
-    return counts;
+  private ingest(repos: Repositories, records: ChainEventRecord[], events: Map<string, CreditEvent>): Promise<Record<string, number>> {
+    return ingestChainEvents(repos, records, events, { apply: (projection, record, event) => this.apply(projection, record, event), logger: this.logger, clock: this.clock });
   }
 
   private async apply(projection: PageProjection, record: ChainEventRecord, event: CreditEvent): Promise<{ status: ChainEventRecord['status']; error?: string }> {

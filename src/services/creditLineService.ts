@@ -4,6 +4,7 @@ import {
   allocateRepayment,
   applyDraw,
   assertCanDraw,
+  assertCanRepay,
   assertCanUpdate,
   duplicateOpenLine,
   MAX_INTEREST_RATE_BPS,
@@ -13,7 +14,9 @@ import {
   type CreditLineAction,
   type CreditLineStatus,
 } from '../domain/creditLine.js';
-import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../domain/errors.js';
+import type { ChainTransaction } from '../domain/chainTransaction.js';
+import { ConflictError, NotFoundError, ServiceUnavailableError, UnprocessableError, ValidationError } from '../domain/errors.js';
+import { creditContract, type ContractCall } from '../stellar/creditContractCalls.js';
 import { assertApplicable, type RiskEvaluation } from '../domain/risk/evaluation.js';
 import { contractRiskScore, reachableRate, type RateChangeLimits, type RateConstraint } from '../domain/risk/terms.js';
 import type { LedgerEntry, LedgerEntryType } from '../domain/ledger.js';
@@ -24,6 +27,8 @@ import type { CreditLineFilter, InTransaction, Repositories, Store } from '../re
 import { actorName, auditRow } from './audit.js';
 import type { CreditOffers } from './riskService.js';
 import { WalletOwnership, type WalletPrincipal } from './walletOwnership.js';
+import type { BorrowerRequest, OperatorRequest } from './chain/chainTransactionService.js';
+import type { ChainCreditLine } from './reconciliationService.js';
 
 /** Who asked: a client application or an admin, identified by a fingerprint of its key. */
 export interface Actor {
@@ -53,6 +58,8 @@ export interface CreditLineServiceOptions {
   rateChange: RateChangeLimits;
   /** A card line's limit at current prices; required for collateral-backed lines. */
   collateralLimits?: CollateralLimits;
+  /** Acting on the Credit contract for bound lines; without it a bound line can only be read. */
+  chain?: ChainActions;
   /** Who may act for a wallet; defaults to `required` wallet tokens. */
   ownership?: WalletOwnership;
   metrics?: CreditMetrics;
@@ -79,12 +86,32 @@ export interface CollateralLimits {
 export interface AppliedEvaluation {
   line: CreditLine;
   evaluation: RiskEvaluation;
+  /** For a bound line: the update_risk_parameters call that carries the terms to the chain. */
+  chainTransaction?: ChainTransaction;
 }
 
 export interface MovementResult {
   line: CreditLine;
   transaction: LedgerEntry;
 }
+
+/** The contract calls a bound line's changes become (see ChainTransactionService). */
+export interface ChainActions {
+  readonly operatorAccount: string | null;
+  readonly defaultContractId: string;
+  isFollowed(contractId: string): boolean;
+  readLine(contractId: string, borrower: string): Promise<ChainCreditLine | null>;
+  operate(request: OperatorRequest): Promise<ChainTransaction>;
+  prepare(request: BorrowerRequest): Promise<ChainTransaction>;
+}
+
+/** A change to a bound line: the line as it stands, and the contract transaction that will change it on chain. */
+export interface ChainSubmission {
+  line: CreditLine;
+  chainTransaction: ChainTransaction;
+}
+
+export const isChainSubmission = (result: object): result is ChainSubmission => 'chainTransaction' in result && (result as ChainSubmission).chainTransaction !== undefined;
 
 const STATUS_EVENT: Record<CreditLineAction, string> = {
   suspend: 'credit_line.suspended',
@@ -179,6 +206,80 @@ export class CreditLineService {
     return line;
   }
 
+  /**
+   * Opens the wallet's line on the Credit contract (open_credit_line, signed by the operator) on the same terms as
+   * a database line. The line appears when its `opened` event is applied; the transaction links to it then.
+   */
+  async openOnChain(input: OpenCreditLineInput & { contractId?: string }, meta: RequestMeta, alsoWithin?: InTransaction<ChainTransaction>): Promise<ChainTransaction> {
+    const chain = this.requireChain();
+    const contractId = input.contractId ?? chain.defaultContractId;
+    if (!chain.isFollowed(contractId)) {
+      throw new ValidationError([{ field: 'contractId', rule: 'followed_contract', message: 'must be one of the contracts this deployment follows (CREDIT_CONTRACT_IDS)' }]);
+    }
+    if (await this.store.repos.creditLines.findOpenByWallet(input.walletAddress)) throw duplicateOpenLine();
+    const terms = await this.openingTerms(input, true);
+    this.assertTerms(terms.creditLimit, terms.interestRateBps);
+    const call = creditContract.openCreditLine(input.walletAddress, { creditLimit: terms.creditLimit, interestRateBps: terms.interestRateBps, riskScore: terms.riskScore ?? 0 });
+    return chain.operate({ contractId, walletAddress: input.walletAddress, creditLineId: null, call, meta, alsoWithin });
+  }
+
+  /**
+   * Binds a database line to the wallet's existing line on the contract: from now on the chain is its ledger. The
+   * line takes the chain's terms, status and balance; a database balance the chain does not show is refused
+   * (409 balance_mismatch) rather than silently dropped.
+   */
+  async bindToChain(id: string, contractIdInput: string | undefined, meta: RequestMeta, alsoWithin?: InTransaction<CreditLine>): Promise<CreditLine> {
+    const chain = this.requireChain();
+    const contractId = contractIdInput ?? chain.defaultContractId;
+    if (!chain.isFollowed(contractId)) {
+      throw new ValidationError([{ field: 'contractId', rule: 'followed_contract', message: 'must be one of the contracts this deployment follows (CREDIT_CONTRACT_IDS)' }]);
+    }
+    const current = await this.store.repos.creditLines.findById(id);
+    if (!current) throw new NotFoundError('Credit line', id);
+    const onChain = await chain.readLine(contractId, current.walletAddress);
+    if (!onChain || onChain.status === 'closed') throw new ConflictError('not_on_chain', 'The wallet has no open line on this contract to bind to', { contractId });
+    return this.store.transaction(async (repos) => {
+      const locked = await repos.creditLines.findByIdForUpdate(id);
+      if (!locked) throw new NotFoundError('Credit line', id);
+      if (locked.contractId) throw new ConflictError('already_bound', 'This line is already bound to the Credit contract', { contractId: locked.contractId });
+      if (locked.status === 'closed') throw new ConflictError('invalid_status', 'Cannot bind a closed credit line', { currentStatus: locked.status });
+      const now = this.clock();
+      const accrued = accrue(locked, now).line;
+      if (accrued.utilized !== 0n && accrued.utilized !== onChain.utilized) {
+        throw new ConflictError('balance_mismatch', `The line owes ${formatAmount(accrued.utilized)} here and ${formatAmount(onChain.utilized)} on chain; settle the difference before binding`, {
+          utilized: formatAmount(accrued.utilized),
+          chainUtilized: formatAmount(onChain.utilized),
+        });
+      }
+      const line: CreditLine = {
+        ...locked,
+        contractId,
+        creditLimit: onChain.creditLimit,
+        interestRateBps: onChain.interestRateBps,
+        riskScore: onChain.riskScore,
+        status: onChain.status,
+        utilized: onChain.utilized,
+        accruedInterest: onChain.accruedInterest,
+        lastAccrualAt: new Date(Number(onChain.lastAccrualTs) * 1000),
+        updatedAt: now,
+      };
+      await repos.creditLines.update(line);
+      await this.recordEvent(repos, 'credit_line.bound', line, { contractId, previous: creditLineToJson(locked) }, now);
+      await this.recordAudit(repos, meta, 'credit_line.bind', locked, line, now);
+      await alsoWithin?.(repos, line);
+      return line;
+    });
+  }
+
+  chainUnavailable(): ServiceUnavailableError {
+    return new ServiceUnavailableError('chain_unavailable', 'This deployment does not act on the Credit contract (STELLAR_RPC_URL and CREDIT_CONTRACT_IDS are not set)');
+  }
+
+  private requireChain(): ChainActions {
+    if (!this.options.chain) throw this.chainUnavailable();
+    return this.options.chain;
+  }
+
   private async openingTerms(
     input: OpenCreditLineInput,
     isAdmin: boolean,
@@ -260,7 +361,12 @@ export class CreditLineService {
     return pageBySeq(page, (p) => this.store.repos.ledger.listByLine(id, p));
   }
 
-  async draw(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult>): Promise<MovementResult> {
+  async draw(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult | ChainSubmission>): Promise<MovementResult | ChainSubmission> {
+    const onChain = await this.onChain(id, meta, 'borrower', alsoWithin, (line) => {
+      assertCanDraw(line);
+      return creditContract.drawCredit(line.walletAddress, amount); // the amount is the contract's to judge
+    });
+    if (onChain) return onChain;
     const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), async (line, now, repos) => {
       assertCanDraw(line); // a status refusal says more than a price one
       const after = applyDraw(line, amount, await this.effectiveLimit(repos, line, now));
@@ -281,21 +387,34 @@ export class CreditLineService {
     return this.options.collateralLimits.limitWithin(repos, line, now);
   }
 
-  async repay(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult>): Promise<MovementResult> {
+  async repay(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult | ChainSubmission>): Promise<MovementResult | ChainSubmission> {
+    const onChain = await this.onChain(id, meta, 'borrower', alsoWithin, (line) => {
+      assertCanRepay(line);
+      return creditContract.repayCredit(line.walletAddress, amount);
+    });
+    if (onChain) return onChain;
     const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), (line, now) => this.repayment(line, amount, now));
     this.metrics.repaid(amount);
     return withTransaction(result);
   }
 
   /** An admin's manual change of terms; the rate must respect the rate-change guard (422 otherwise). */
-  async updateTerms(id: string, terms: { creditLimit?: bigint; interestRateBps?: number }, meta: RequestMeta): Promise<CreditLine> {
-    const { line } = await this.change(id, meta, 'admin', undefined, (line, now) => {
+  async updateTerms(id: string, terms: { creditLimit?: bigint; interestRateBps?: number }, meta: RequestMeta, alsoWithin?: InTransaction<CreditLine | ChainSubmission>): Promise<CreditLine | ChainSubmission> {
+    const checked = (line: CreditLine, now: Date) => {
       assertCanUpdate(line);
       const creditLimit = terms.creditLimit ?? line.creditLimit;
       const interestRateBps = terms.interestRateBps ?? line.interestRateBps;
       this.assertTerms(creditLimit, interestRateBps);
       const reachable = reachableRate(line.interestRateBps, interestRateBps, line.rateUpdatedAt, now, this.options.rateChange);
       if (reachable.rate !== interestRateBps) throw rateChangeRefused(reachable.constraint, line, this.options.rateChange);
+      return { creditLimit, interestRateBps };
+    };
+    const onChain = await this.onChain(id, meta, 'admin', alsoWithin, (line) =>
+      creditContract.updateRiskParameters(line.walletAddress, { ...checked(line, this.clock()), riskScore: line.riskScore ?? 0 }),
+    );
+    if (onChain) return onChain;
+    const { line } = await this.change(id, meta, 'admin', alsoWithin && ((repos, result) => alsoWithin(repos, result.line)), (line, now) => {
+      const { creditLimit, interestRateBps } = checked(line, now);
       return {
         line: this.withTerms(line, creditLimit, interestRateBps, line.riskScore, now),
         event: {
@@ -322,6 +441,25 @@ export class CreditLineService {
 
     let rateConstraint: RateConstraint = 'none';
     let applied: RiskEvaluation = evaluation;
+    const onChain = await this.onChain(
+      open.id,
+      meta,
+      'admin',
+      async (txRepos, { line, chainTransaction }) => {
+        // Marked applied with the submission, so two racing applies submit once; the terms take effect when it confirms.
+        const application = { at: chainTransaction.createdAt, by: actorName(meta), creditLineId: line.id, creditLimit: evaluation.creditLimit, interestRateBps: Number(chainTransaction.arguments.interestRateBps), rateConstraint };
+        if (!(await txRepos.riskEvaluations.markApplied(evaluation.id, application))) throw new ConflictError('evaluation_already_applied', 'This evaluation was already applied');
+        applied = { ...evaluation, application };
+        await alsoWithin?.(txRepos, { line, evaluation: applied, chainTransaction });
+      },
+      (line) => {
+        assertCanUpdate(line);
+        const reachable = reachableRate(line.interestRateBps, evaluation.interestRateBps, line.rateUpdatedAt, this.clock(), this.options.rateChange);
+        rateConstraint = reachable.constraint;
+        return creditContract.updateRiskParameters(line.walletAddress, { creditLimit: evaluation.creditLimit, interestRateBps: reachable.rate, riskScore: contractRiskScore(evaluation.score) });
+      },
+    );
+    if (onChain) return { line: onChain.line, evaluation: applied, chainTransaction: onChain.chainTransaction };
     const { line } = await this.change(
       open.id,
       meta,
@@ -478,12 +616,28 @@ export class CreditLineService {
     };
   }
 
-  suspend = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>) => this.transition(id, 'suspend', meta, reason, alsoWithin);
-  reinstate = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>) => this.transition(id, 'reinstate', meta, reason, alsoWithin);
-  markDefaulted = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>) => this.transition(id, 'default', meta, reason, alsoWithin);
-  close = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>) => this.transition(id, 'close', meta, reason, alsoWithin);
+  suspend = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine | ChainSubmission>) => this.transition(id, 'suspend', meta, reason, alsoWithin);
+  reinstate = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine | ChainSubmission>) => this.transition(id, 'reinstate', meta, reason, alsoWithin);
+  markDefaulted = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine | ChainSubmission>) => this.transition(id, 'default', meta, reason, alsoWithin);
+  close = (id: string, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine | ChainSubmission>) => this.transition(id, 'close', meta, reason, alsoWithin);
 
-  private async transition(id: string, action: CreditLineAction, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine>): Promise<CreditLine> {
+  private async transition(id: string, action: CreditLineAction, meta: RequestMeta, reason?: string, alsoWithin?: InTransaction<CreditLine | ChainSubmission>): Promise<CreditLine | ChainSubmission> {
+    const onChain = await this.onChain(id, meta, 'admin', alsoWithin, (line) => {
+      nextStatus(line.status, action);
+      const borrower = line.walletAddress;
+      switch (action) {
+        case 'suspend':
+          return creditContract.suspendCreditLine(borrower);
+        case 'default':
+          return creditContract.defaultCreditLine(borrower);
+        case 'reinstate':
+          return creditContract.reinstateCreditLine(borrower, line.utilized > line.creditLimit ? 'restricted' : 'active');
+        case 'close':
+          assertClosable(line);
+          return creditContract.closeCreditLine(borrower, this.options.chain!.operatorAccount ?? borrower);
+      }
+    });
+    if (onChain) return onChain;
     const { line } = await this.change(id, meta, 'admin', alsoWithin && ((repos, result) => alsoWithin(repos, result.line)), (line, now) => {
       // A reinstated line whose limit no longer covers its balance comes back restricted, as the contract allows.
       const allowed: CreditLineStatus = nextStatus(line.status, action);
@@ -491,12 +645,7 @@ export class CreditLineService {
       let updated: CreditLine = { ...line, status };
       let entry: Omit<LedgerEntry, 'seq'> | undefined;
       if (action === 'close' && line.utilized > 0n) {
-        // A defaulted line may be closed with debt outstanding: the remainder is written off, visibly.
-        if (line.status !== 'defaulted') {
-          throw new UnprocessableError('outstanding_balance', `Cannot close a credit line with ${formatAmount(line.utilized)} outstanding; repay it or default the line first`, {
-            outstanding: formatAmount(line.utilized),
-          });
-        }
+        assertClosable(line);
         entry = this.entry(line.id, 'write_off', line.utilized, { interest: line.accruedInterest, principal: line.utilized - line.accruedInterest, utilizedAfter: 0n }, now);
         updated = { ...updated, utilized: 0n, accruedInterest: 0n };
       }
@@ -508,6 +657,32 @@ export class CreditLineService {
       };
     });
     return line;
+  }
+
+  /**
+   * A bound line's change is a contract call: who may act and what the state machine allows are checked here, on
+   * the line as last projected; amounts and everything else the chain knows better are the contract's to judge
+   * (its refusal names its error). The line changes when the transaction's events are applied. Null for a line
+   * whose ledger is the database.
+   */
+  private async onChain(
+    id: string,
+    meta: RequestMeta,
+    actingAs: 'borrower' | 'admin',
+    alsoWithin: InTransaction<ChainSubmission> | undefined,
+    plan: (line: CreditLine) => ContractCall,
+  ): Promise<ChainSubmission | null> {
+    const line = await this.store.repos.creditLines.findById(id);
+    if (!line?.contractId) return null;
+    if (actingAs === 'borrower') await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, line.walletAddress);
+    const chain = this.requireChain();
+    const call = plan(line);
+    const within = alsoWithin && ((repos: Repositories, chainTransaction: ChainTransaction) => alsoWithin(repos, { line, chainTransaction }));
+    const chainTransaction =
+      call.signer === 'borrower'
+        ? await chain.prepare({ line, call, meta, alsoWithin: within })
+        : await chain.operate({ contractId: line.contractId, walletAddress: line.walletAddress, creditLineId: line.id, call, meta, alsoWithin: within });
+    return { line, chainTransaction };
   }
 
   /**
@@ -592,6 +767,15 @@ export class CreditLineService {
     if (!Number.isInteger(interestRateBps) || interestRateBps < 0 || interestRateBps > MAX_INTEREST_RATE_BPS) {
       throw new UnprocessableError('invalid_interest_rate', `interestRateBps must be an integer between 0 and ${MAX_INTEREST_RATE_BPS}`);
     }
+  }
+}
+
+/** A line is closed with debt only once defaulted: the remainder is then written off, visibly. */
+function assertClosable(line: CreditLine): void {
+  if (line.utilized > 0n && line.status !== 'defaulted') {
+    throw new UnprocessableError('outstanding_balance', `Cannot close a credit line with ${formatAmount(line.utilized)} outstanding; repay it or default the line first`, {
+      outstanding: formatAmount(line.utilized),
+    });
   }
 }
 

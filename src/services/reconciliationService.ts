@@ -44,7 +44,7 @@ export const creditLineKey = (contractId: string, borrower: string) =>
     }),
   );
 
-function toChainLine(value: xdr.ScVal): ChainCreditLine {
+export function toChainLine(value: xdr.ScVal): ChainCreditLine {
   const data = scValToNative(value) as Record<string, unknown>;
   return {
     borrower: String(data.borrower),

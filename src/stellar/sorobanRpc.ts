@@ -96,6 +96,9 @@ export class SorobanRpcClient {
   getLedgerEntries = (...keys: Parameters<rpc.Server['getLedgerEntries']>) => this.call('getLedgerEntries', () => this.server.getLedgerEntries(...keys));
   simulateTransaction = (...args: Parameters<rpc.Server['simulateTransaction']>) => this.call('simulateTransaction', () => this.server.simulateTransaction(...args));
   getTransaction = (hash: string) => this.call('getTransaction', () => this.server.getTransaction(hash));
+  /** Safe to retry: the same envelope resent is answered DUPLICATE (or PENDING again), never applied twice. */
+  sendTransaction = (tx: Parameters<rpc.Server['sendTransaction']>[0]) => this.call('sendTransaction', () => this.server.sendTransaction(tx));
+  getFeeStats = () => this.call('getFeeStats', () => this.server.getFeeStats());
 
   /** Runs one RPC method with a deadline per attempt and retries transient failures within the budget. */
   async call<T>(method: string, attempt: () => Promise<T>): Promise<T> {

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { CREDIT_LINE_STATUSES } from '../../domain/creditLine.js';
 import { creditLineToJson, ledgerEntryToJson } from '../../domain/serialization.js';
-import type { CreditLineService, MovementResult, RequestMeta } from '../../services/creditLineService.js';
+import { chainTransactionToJson } from '../../domain/chainTransaction.js';
+import type { CreditLine } from '../../domain/creditLine.js';
+import { isChainSubmission, type ChainSubmission, type CreditLineService, type MovementResult, type RequestMeta } from '../../services/creditLineService.js';
 import { storeResponseWithin } from '../atomicResponse.js';
 import type { Request, Response } from 'express';
 import { sendData } from '../envelope.js';
@@ -32,16 +34,31 @@ const walletParam = z.strictObject({ walletAddress: stellarAddressSchema });
 
 const movementToJson = (result: MovementResult) => ({ creditLine: creditLineToJson(result.line), transaction: ledgerEntryToJson(result.transaction) });
 
+/**
+ * A bound line's change answers 202 with the contract transaction that carries it (for a borrower's call, the
+ * transaction to sign); a database-ledger line's answers 200 with the changed line.
+ */
+function presenters(networkPassphrase: string) {
+  const submissionToJson = (result: ChainSubmission) => ({ creditLine: creditLineToJson(result.line), chainTransaction: chainTransactionToJson(result.chainTransaction, networkPassphrase) });
+  const statusOf = (result: object) => (isChainSubmission(result) ? 202 : 200);
+  return {
+    statusOf,
+    movement: (result: MovementResult | ChainSubmission) => (isChainSubmission(result) ? submissionToJson(result) : movementToJson(result)),
+    line: (result: CreditLine | ChainSubmission) => (isChainSubmission(result) ? submissionToJson(result) : creditLineToJson(result)),
+  };
+}
+
 const meta = (res: Response): RequestMeta => ({ actor: res.locals.actor!, requestId: res.locals.requestId, wallet: res.locals.wallet });
 const lineId = (req: Request) => parse(uuidParam, req.params, 'params').id;
 
-export function creditLineRoutes(service: CreditLineService): RouteDefinition[] {
+export function creditLineRoutes(service: CreditLineService, networkPassphrase: string): RouteDefinition[] {
+  const present = presenters(networkPassphrase);
   const transition =
     (action: 'suspend' | 'reinstate' | 'close' | 'markDefaulted') => async (req: Request, res: Response) => {
       const id = lineId(req);
       const { reason } = parse(reasonBody, req.body, 'body');
-      const line = await service[action](id, meta(res), reason, storeResponseWithin(res, 200, creditLineToJson));
-      sendData(res, 200, creditLineToJson(line));
+      const result = await service[action](id, meta(res), reason, storeResponseWithin(res, present.statusOf, present.line));
+      sendData(res, present.statusOf(result), present.line(result));
     };
 
   return [
@@ -81,7 +98,8 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       async handler(req, res) {
         const id = lineId(req);
         const terms = parse(updateTermsBody, req.body, 'body');
-        sendData(res, 200, creditLineToJson(await service.updateTerms(id, terms, meta(res))));
+        const result = await service.updateTerms(id, terms, meta(res), storeResponseWithin(res, present.statusOf, present.line));
+        sendData(res, present.statusOf(result), present.line(result));
       },
     },
     {
@@ -92,8 +110,8 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       async handler(req, res) {
         const id = lineId(req);
         const { amount } = parse(amountBody, req.body, 'body');
-        const result = await service.draw(id, amount, meta(res), storeResponseWithin(res, 200, movementToJson));
-        sendData(res, 200, movementToJson(result));
+        const result = await service.draw(id, amount, meta(res), storeResponseWithin(res, present.statusOf, present.movement));
+        sendData(res, present.statusOf(result), present.movement(result));
       },
     },
     {
@@ -104,8 +122,8 @@ export function creditLineRoutes(service: CreditLineService): RouteDefinition[] 
       async handler(req, res) {
         const id = lineId(req);
         const { amount } = parse(amountBody, req.body, 'body');
-        const result = await service.repay(id, amount, meta(res), storeResponseWithin(res, 200, movementToJson));
-        sendData(res, 200, movementToJson(result));
+        const result = await service.repay(id, amount, meta(res), storeResponseWithin(res, present.statusOf, present.movement));
+        sendData(res, present.statusOf(result), present.movement(result));
       },
     },
     {

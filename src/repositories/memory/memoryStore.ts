@@ -25,6 +25,7 @@ import {
   type IncomingPayment,
   type ReconciliationRun,
 } from '../repositories.js';
+import type { ChainTransaction } from '../../domain/chainTransaction.js';
 import type {
   Job,
   WebhookAttempt,
@@ -83,6 +84,8 @@ interface State {
   executions: Map<string, RiskExecution>;
   stopLoss: Map<string, StopLossSettings>;
   riskStates: Map<string, AccountRiskState>;
+  chainTransactions: Map<string, ChainTransaction>;
+  chainAccounts: Map<string, bigint | null>;
   nextSeq: bigint;
 }
 
@@ -120,6 +123,8 @@ const emptyState = (): State => ({
   executions: new Map(),
   stopLoss: new Map(),
   riskStates: new Map(),
+  chainTransactions: new Map(),
+  chainAccounts: new Map(),
   nextSeq: 1n,
 });
 
@@ -469,6 +474,51 @@ function repositoriesOver(current: () => State): Repositories {
         if (!current().lines.has(application.creditLineId)) throw new Error(`foreign key: credit line ${application.creditLineId} does not exist`);
         stored.application = structuredClone(application);
         return true;
+      },
+    },
+    chainTransactions: {
+      async insert(tx) {
+        if (current().chainTransactions.has(tx.id)) throw new Error(`duplicate key: chain transaction ${tx.id} exists`);
+        if (tx.creditLineId && !current().lines.has(tx.creditLineId)) throw new Error(`foreign key: credit line ${tx.creditLineId} does not exist`);
+        current().chainTransactions.set(tx.id, structuredClone(tx));
+      },
+      findById: async (id) => structuredClone(current().chainTransactions.get(id) ?? null),
+      findByIdForUpdate: async (id) => structuredClone(current().chainTransactions.get(id) ?? null),
+      async update(tx) {
+        if (current().chainTransactions.has(tx.id)) current().chainTransactions.set(tx.id, structuredClone(tx));
+      },
+      listByLine: async (creditLineId, page) =>
+        structuredClone(
+          [...current().chainTransactions.values()]
+            .filter((t) => t.creditLineId === creditLineId && (!page.after || t.createdAt < page.after.createdAt || (t.createdAt.getTime() === page.after.createdAt.getTime() && t.id < page.after.id)))
+            .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
+            .slice(0, page.limit),
+        ),
+      listPending: async (limit) =>
+        structuredClone(
+          [...current().chainTransactions.values()]
+            .filter((t) => t.status === 'pending')
+            .sort((a, b) => (a.submittedAt?.getTime() ?? 0) - (b.submittedAt?.getTime() ?? 0) || (a.id < b.id ? -1 : 1))
+            .slice(0, limit),
+        ),
+      async confirmByHashes(confirmations, at) {
+        const confirmed: string[] = [];
+        for (const { txHash, ledger } of confirmations) {
+          for (const tx of current().chainTransactions.values()) {
+            if (tx.txHash !== txHash || tx.status !== 'pending') continue;
+            const line = [...current().lines.values()].find((l) => l.contractId === tx.contractId && l.walletAddress === tx.walletAddress);
+            Object.assign(tx, { status: 'confirmed', ledger, settledAt: at, updatedAt: at, creditLineId: tx.creditLineId ?? line?.id ?? null });
+            confirmed.push(tx.id);
+          }
+        }
+        return confirmed;
+      },
+      async lockAccountSequence(publicKey) {
+        if (!current().chainAccounts.has(publicKey)) current().chainAccounts.set(publicKey, null);
+        return current().chainAccounts.get(publicKey) ?? null;
+      },
+      async saveAccountSequence(publicKey, sequence) {
+        current().chainAccounts.set(publicKey, sequence);
       },
     },
     repayments: {

@@ -17,6 +17,7 @@ import { PostgresCollateralAssetRepository } from './collateralAssetRepository.j
 import { PostgresCollateralPositionRepository } from './collateralPositionRepository.js';
 import { PostgresRiskExecutionRepository } from './riskExecutionRepository.js';
 import { PostgresStatementNoticeRepository } from './statementNoticeRepository.js';
+import { PostgresChainTransactionRepository } from './chainTransactionRepository.js';
 import { PostgresRepaymentRepository } from './repaymentRepository.js';
 
 const repositoriesOver = (db: Queryable): Repositories => ({
@@ -38,6 +39,7 @@ const repositoriesOver = (db: Queryable): Repositories => ({
   riskExecutions: new PostgresRiskExecutionRepository(db),
   statementNotices: new PostgresStatementNoticeRepository(db),
   repayments: new PostgresRepaymentRepository(db),
+  chainTransactions: new PostgresChainTransactionRepository(db),
 });
 
 /** The same SQL serves PostgreSQL (pg.Pool) and embedded PGlite. */

@@ -1,0 +1,2 @@
+DROP TABLE chain_accounts;
+DROP TABLE chain_transactions;
