@@ -33,7 +33,7 @@ export function routeTable(container: Container): RouteDefinition[] {
     ...docsRoutes(container.openApi),
     ...chainTransactionRoutes(container.services.chainTransactions, container.services.creditLines, container.config.stellar.networkPassphrase),
     ...creditLineRoutes(container.services.creditLines, container.config.stellar.networkPassphrase),
-    ...riskRoutes(container.services.risk, container.services.creditLines),
+    ...riskRoutes(container.services.risk, container.services.creditLines, container.config.stellar.networkPassphrase),
     ...collateralRoutes(container.services.collateralAssets, container.services.prices, container.services.collateral),
     ...riskEngineRoutes(container.services.riskEngine, container.services.executions, container.services.cardCredit),
     ...repaymentRoutes(container.services.schedules, container.services.repayments, container.services.settlements),

@@ -441,13 +441,14 @@ export class CreditLineService {
 
     let rateConstraint: RateConstraint = 'none';
     let applied: RiskEvaluation = evaluation;
+    let chainRate = open.interestRateBps;
     const onChain = await this.onChain(
       open.id,
       meta,
       'admin',
       async (txRepos, { line, chainTransaction }) => {
         // Marked applied with the submission, so two racing applies submit once; the terms take effect when it confirms.
-        const application = { at: chainTransaction.createdAt, by: actorName(meta), creditLineId: line.id, creditLimit: evaluation.creditLimit, interestRateBps: Number(chainTransaction.arguments.interestRateBps), rateConstraint };
+        const application = { at: chainTransaction.createdAt, by: actorName(meta), creditLineId: line.id, creditLimit: evaluation.creditLimit, interestRateBps: chainRate, rateConstraint };
         if (!(await txRepos.riskEvaluations.markApplied(evaluation.id, application))) throw new ConflictError('evaluation_already_applied', 'This evaluation was already applied');
         applied = { ...evaluation, application };
         await alsoWithin?.(txRepos, { line, evaluation: applied, chainTransaction });
@@ -456,6 +457,7 @@ export class CreditLineService {
         assertCanUpdate(line);
         const reachable = reachableRate(line.interestRateBps, evaluation.interestRateBps, line.rateUpdatedAt, this.clock(), this.options.rateChange);
         rateConstraint = reachable.constraint;
+        chainRate = reachable.rate;
         return creditContract.updateRiskParameters(line.walletAddress, { creditLimit: evaluation.creditLimit, interestRateBps: reachable.rate, riskScore: contractRiskScore(evaluation.score) });
       },
     );

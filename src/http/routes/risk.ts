@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { chainTransactionToJson } from '../../domain/chainTransaction.js';
 import { creditLineToJson, riskEvaluationSummaryToJson, riskEvaluationToJson } from '../../domain/serialization.js';
 import type { AppliedEvaluation, CreditLineService, RequestMeta } from '../../services/creditLineService.js';
 import type { EvaluationResult, RiskService } from '../../services/riskService.js';
@@ -19,9 +20,15 @@ const meta = (res: Response): RequestMeta => ({ actor: res.locals.actor!, reques
 const evaluationId = (req: Request) => parse(uuidParam, req.params, 'params').id;
 
 const evaluationResultToJson = (result: EvaluationResult) => ({ ...riskEvaluationToJson(result.evaluation), cached: result.cached });
-const appliedToJson = (result: AppliedEvaluation) => ({ creditLine: creditLineToJson(result.line), evaluation: riskEvaluationToJson(result.evaluation) });
+/** A bound line's terms are carried by an update_risk_parameters transaction: 202 with it, the line as it stands. */
+const appliedStatus = (result: AppliedEvaluation) => (result.chainTransaction ? 202 : 200);
 
-export function riskRoutes(risk: RiskService, creditLines: CreditLineService): RouteDefinition[] {
+export function riskRoutes(risk: RiskService, creditLines: CreditLineService, networkPassphrase: string): RouteDefinition[] {
+  const appliedToJson = (result: AppliedEvaluation) => ({
+    creditLine: creditLineToJson(result.line),
+    evaluation: riskEvaluationToJson(result.evaluation),
+    ...(result.chainTransaction && { chainTransaction: chainTransactionToJson(result.chainTransaction, networkPassphrase) }),
+  });
   return [
     {
       method: 'post',
@@ -64,8 +71,8 @@ export function riskRoutes(risk: RiskService, creditLines: CreditLineService): R
       idempotent: true,
       async handler(req, res) {
         const id = evaluationId(req);
-        const result = await creditLines.applyEvaluation(id, meta(res), storeResponseWithin(res, 200, appliedToJson));
-        sendData(res, 200, appliedToJson(result));
+        const result = await creditLines.applyEvaluation(id, meta(res), storeResponseWithin(res, appliedStatus, appliedToJson));
+        sendData(res, appliedStatus(result), appliedToJson(result));
       },
     },
   ];

@@ -224,6 +224,22 @@ describe.each(STORAGE_KINDS)('acting on the chain (%s)', (kind) => {
     expect(audit.body.data.items.map((e: { action: string }) => e.action).sort()).toEqual(['chain.close', 'chain.suspend', 'chain.update_terms']);
   });
 
+  it('applying a risk evaluation to a bound line submits update_risk_parameters once, and the terms arrive with its event', async () => {
+    const { devnet, t } = await setup();
+    const { line } = await boundLine(devnet, t, 100n * USDC);
+    const evaluated = await request(t.app).post('/api/risk/evaluate').set(admin).send({ walletAddress: line.walletAddress });
+    expect(evaluated.status).toBe(201);
+    const applies = await Promise.all([1, 2, 3].map(() => request(t.app).post(`/api/risk/evaluations/${evaluated.body.data.id}/apply`).set(admin)));
+    expect(applies.map((a) => a.status).sort()).toEqual([202, 409, 409]);
+    const applied = applies.find((a) => a.status === 202)!;
+    expect(applied.body.data.chainTransaction).toMatchObject({ action: 'update_terms', functionName: 'update_risk_parameters', status: 'pending' });
+    expect(applied.body.data.chainTransaction.arguments).toMatchObject({ creditLimit: '5000.0000000', interestRateBps: 1_200 });
+    expect(applied.body.data.creditLine.creditLimit).toBe('100.0000000');
+    devnet.closeLedger();
+    await tracker(t).track();
+    expect(await getLine(t, line.id)).toMatchObject({ creditLimit: '5000.0000000', interestRateBps: 1_200 });
+  });
+
   it('20 concurrent admin actions are submitted with distinct sequence numbers and all confirm', async () => {
     const { devnet, t } = await setup();
     const wallets = Array.from({ length: 20 }, () => Keypair.random().publicKey());
