@@ -16,6 +16,7 @@ import type {
   StopLossSettings,
   VolatilityObservation,
 } from '../../src/domain/collateral/records.js';
+import type { ChainTransaction } from '../../src/domain/chainTransaction.js';
 import type { CreditLine, CreditLineStatus } from '../../src/domain/creditLine.js';
 import { ConflictError } from '../../src/domain/errors.js';
 import type { LedgerEntry } from '../../src/domain/ledger.js';
@@ -371,6 +372,44 @@ function makeIncomingPayment(id: string, overrides: Partial<IncomingPayment> = {
     ...overrides,
   };
 }
+
+// Chain transactions. Sequence and fee beyond 2^53 catch any passage through a JS number on the way.
+const SEQUENCE = 2n ** 62n + 12_345n;
+
+function makeChainTransaction(overrides: Partial<ChainTransaction> = {}): ChainTransaction {
+  const createdAt = overrides.createdAt ?? T0;
+  return {
+    id: randomUUID(),
+    creditLineId: null,
+    contractId: StrKey.encodeContract(randomBytes(32)),
+    walletAddress: wallet(),
+    action: 'draw',
+    functionName: 'draw',
+    arguments: { amount: '1000000000', borrower: wallet() },
+    signer: 'operator',
+    sourceAccount: wallet(),
+    status: 'pending',
+    envelopeXdr: randomBytes(96).toString('base64'),
+    txHash: randomBytes(32).toString('hex'),
+    sequence: SEQUENCE,
+    fee: 100_000n,
+    validUntil: new Date(createdAt.getTime() + 5 * 60_000),
+    submitAttempts: 1,
+    error: null,
+    ledger: null,
+    requestedBy: 'admin:abc123',
+    requestId: null,
+    createdAt,
+    updatedAt: createdAt,
+    submittedAt: createdAt,
+    settledAt: null,
+    ...overrides,
+  };
+}
+
+/** A transaction acting on a line: its id, contract and wallet. */
+const chainTransactionFor = (line: CreditLine, overrides: Partial<ChainTransaction> = {}) =>
+  makeChainTransaction({ creditLineId: line.id, contractId: line.contractId ?? StrKey.encodeContract(randomBytes(32)), walletAddress: line.walletAddress, ...overrides });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -2284,6 +2323,319 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       // Purged keys are free again even for a `now` before their old expiry; live ones still hold.
       for (const c of expired) expect(await store.repos.idempotency.claim(c, T0)).toEqual({ claimed: true });
       for (const c of live) expect((await store.repos.idempotency.claim(c, T0)).claimed).toBe(false);
+    });
+  });
+
+  // -------------------------------------------------------------------------------------------
+  describe('chain transactions', () => {
+    const chain = () => store.repos.chainTransactions;
+    const contract = () => StrKey.encodeContract(randomBytes(32));
+    async function openLine(overrides: Partial<CreditLine> = {}): Promise<CreditLine> {
+      const line = makeLine(overrides);
+      await store.repos.creditLines.insert(line);
+      return line;
+    }
+
+    it('insert then findById and findByIdForUpdate round-trip every field: bigints, dates, JSON arguments, the error', async () => {
+      const line = await openLine({ contractId: contract() });
+      const failed = chainTransactionFor(line, {
+        action: 'repay',
+        functionName: 'repay',
+        signer: 'borrower',
+        arguments: { amount: '18446744073709551617', count: 3, third: 1 / 3, tiny: 1e-7, negative: -7, maxSafe: Number.MAX_SAFE_INTEGER, yes: true, no: false, memo: null, text: 'ünï "quoted" \\ \n', empty: '' },
+        status: 'failed',
+        sequence: 2n ** 63n - 1n,
+        fee: BEYOND_U64,
+        validUntil: minutes(7),
+        submitAttempts: 3,
+        error: { code: 'contract', name: 'OverLimit', message: 'draw exceeds the limit' },
+        ledger: 2_147_483_647,
+        requestId: 'req-42',
+        createdAt: minutes(1),
+        updatedAt: minutes(3),
+        submittedAt: minutes(2),
+        settledAt: minutes(3),
+      });
+      // An `open` before its line exists: no line, no submission yet, nothing in its arguments.
+      const open = makeChainTransaction({ action: 'open', functionName: 'open_credit_line', signer: 'borrower', status: 'awaiting_signature', arguments: {}, sequence: 1n, fee: 1n, submitAttempts: 0, submittedAt: null });
+      // Refused by the network: an error without a contract error name.
+      const refused = chainTransactionFor(line, { status: 'failed', error: { code: 'txBadAuth', name: null, message: 'bad auth' }, settledAt: minutes(1) });
+      for (const tx of [failed, open, refused]) await chain().insert(tx);
+
+      for (const tx of [failed, open, refused]) {
+        expect(await chain().findById(tx.id)).toEqual(tx);
+        expect(await chain().findByIdForUpdate(tx.id)).toEqual(tx);
+        expect(await store.transaction((repos) => repos.chainTransactions.findByIdForUpdate(tx.id))).toEqual(tx);
+      }
+      const found = (await chain().findById(failed.id))!;
+      expect(typeof found.sequence).toBe('bigint');
+      expect(found.sequence).toBe(2n ** 63n - 1n);
+      expect(found.fee).toBe(BEYOND_U64);
+      expect(found.arguments).toStrictEqual(failed.arguments);
+      expect((await chain().findById(open.id))!.creditLineId).toBeNull();
+      expect((await chain().findById(open.id))!.error).toBeNull();
+      expect((await chain().findById(refused.id))!.error).toStrictEqual({ code: 'txBadAuth', name: null, message: 'bad auth' });
+      expect(await chain().findById(randomUUID())).toBeNull();
+      expect(await store.transaction((repos) => repos.chainTransactions.findByIdForUpdate(randomUUID()))).toBeNull();
+      // What was handed back is a copy.
+      found.arguments.count = 0;
+      found.createdAt.setTime(0);
+      found.error!.message = 'changed';
+      expect(await chain().findById(failed.id)).toEqual(failed);
+    });
+
+    it('an insert with a taken id, or for an unknown line, is refused and stores nothing', async () => {
+      const line = await openLine();
+      const stored = chainTransactionFor(line);
+      await chain().insert(stored);
+      await expect(chain().insert(chainTransactionFor(line, { id: stored.id, status: 'failed' }))).rejects.toThrow();
+      expect(await chain().findById(stored.id)).toEqual(stored);
+      const orphan = chainTransactionFor(makeLine());
+      await expect(chain().insert(orphan)).rejects.toThrow();
+      expect(await chain().findById(orphan.id)).toBeNull();
+    });
+
+    it('update persists the changed fields through a transaction\'s life, back to nulls too', async () => {
+      const line = await openLine({ contractId: contract() });
+      const tx = chainTransactionFor(line, { signer: 'borrower', status: 'awaiting_signature', submitAttempts: 0, submittedAt: null, requestId: 'req-1' });
+      await chain().insert(tx);
+
+      const submitted: ChainTransaction = {
+        ...tx,
+        status: 'pending',
+        envelopeXdr: randomBytes(128).toString('base64'),
+        txHash: randomBytes(32).toString('hex'),
+        sequence: tx.sequence + 1n,
+        fee: BEYOND_U64,
+        validUntil: minutes(20),
+        submitAttempts: 2,
+        updatedAt: minutes(1),
+        submittedAt: minutes(1),
+      };
+      await store.transaction(async (repos) => {
+        expect(await repos.chainTransactions.findByIdForUpdate(tx.id)).toEqual(tx);
+        await repos.chainTransactions.update(submitted);
+        expect(await repos.chainTransactions.findById(tx.id)).toEqual(submitted);
+      });
+      expect(await chain().findById(tx.id)).toEqual(submitted);
+
+      const failed: ChainTransaction = { ...submitted, status: 'failed', error: { code: 'contract', name: 'CreditLineFrozen', message: 'the line is frozen' }, ledger: 777, updatedAt: minutes(2), settledAt: minutes(2) };
+      await chain().update(failed);
+      expect(await chain().findById(tx.id)).toEqual(failed);
+
+      // Back to nulls: no error, no ledger, no settlement, no request; new arguments.
+      const retried: ChainTransaction = { ...failed, status: 'pending', error: null, ledger: null, settledAt: null, requestId: null, submitAttempts: 3, arguments: { amount: '5', flag: false, note: null }, updatedAt: minutes(3) };
+      await chain().update(retried);
+      expect(await chain().findById(tx.id)).toEqual(retried);
+
+      const confirmed: ChainTransaction = { ...retried, status: 'confirmed', ledger: 900, error: { code: 'host', name: null, message: 'kept for the record' }, updatedAt: minutes(4), settledAt: minutes(4) };
+      await chain().update(confirmed);
+      expect(await chain().findById(tx.id)).toEqual(confirmed);
+
+      // An `open` learns its line through an update too.
+      const open = makeChainTransaction({ action: 'open', functionName: 'open_credit_line', contractId: line.contractId!, walletAddress: line.walletAddress });
+      await chain().insert(open);
+      await chain().update({ ...open, creditLineId: line.id, updatedAt: minutes(5) });
+      expect(await chain().findById(open.id)).toEqual({ ...open, creditLineId: line.id, updatedAt: minutes(5) });
+
+      // An update of an unknown transaction stores nothing.
+      const ghost = chainTransactionFor(line);
+      await chain().update(ghost);
+      expect(await chain().findById(ghost.id)).toBeNull();
+    });
+
+    describe('listByLine', () => {
+      let line: CreditLine;
+      let other: CreditLine;
+      let all: ChainTransaction[];
+      beforeEach(async () => {
+        line = await openLine({ contractId: contract() });
+        other = await openLine();
+        const statuses = ['pending', 'confirmed', 'failed', 'awaiting_signature', 'expired', 'pending'] as const;
+        all = [minutes(1), minutes(2), minutes(2), minutes(2), minutes(3), minutes(4)].map((createdAt, i) => chainTransactionFor(line, { createdAt, status: statuses[i]! }));
+        // Inserted out of order, with another line's and a line-less `open` in between: the order must come from the data.
+        for (const i of [3, 0, 5, 1, 4, 2]) {
+          await chain().insert(all[i]!);
+          await chain().insert(chainTransactionFor(other, { createdAt: minutes(2) }));
+          await chain().insert(makeChainTransaction({ action: 'open', contractId: line.contractId!, walletAddress: line.walletAddress, createdAt: minutes(2) }));
+        }
+      });
+      const newestFirst = (items: ChainTransaction[]) => [...items].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+
+      it('returns only the line\'s transactions, newest first, ties broken by id descending, up to the limit', async () => {
+        expect(await chain().listByLine(line.id, { limit: 100 })).toEqual(newestFirst(all));
+        expect(ids(await chain().listByLine(line.id, { limit: 2 }))).toEqual(ids(newestFirst(all).slice(0, 2)));
+        const others = await chain().listByLine(other.id, { limit: 100 });
+        expect(others).toHaveLength(6);
+        for (const tx of others) expect(tx.creditLineId).toBe(other.id);
+        expect(await chain().listByLine(randomUUID(), { limit: 100 })).toEqual([]);
+      });
+
+      it('keyset pages with `after` are disjoint and together cover every transaction in order, through ties', async () => {
+        for (const pageSize of [1, 2, 4]) {
+          const seen: ChainTransaction[] = [];
+          let after: { createdAt: Date; id: string } | undefined;
+          for (;;) {
+            const page = await chain().listByLine(line.id, { limit: pageSize, after });
+            if (page.length === 0) break;
+            expect(page.length).toBeLessThanOrEqual(pageSize);
+            seen.push(...page);
+            after = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+            expect(seen.length, 'paging must terminate').toBeLessThanOrEqual(all.length);
+          }
+          expect(ids(seen)).toEqual(ids(newestFirst(all)));
+        }
+      });
+
+      it('`after` is a strict (createdAt, id) bound, whether or not it names a row', async () => {
+        const atTwo = newestFirst(all).filter((tx) => tx.createdAt.getTime() === minutes(2).getTime());
+        const older = newestFirst(all).filter((tx) => tx.createdAt < minutes(2));
+        expect(ids(await chain().listByLine(line.id, { limit: 100, after: { createdAt: minutes(2), id: 'ffffffff-ffff-ffff-ffff-ffffffffffff' } }))).toEqual(ids([...atTwo, ...older]));
+        expect(ids(await chain().listByLine(line.id, { limit: 100, after: { createdAt: minutes(2), id: '00000000-0000-0000-0000-000000000000' } }))).toEqual(ids(older));
+        expect(ids(await chain().listByLine(line.id, { limit: 100, after: { createdAt: minutes(2), id: atTwo[1]!.id } }))).toEqual(ids([atTwo[2]!, ...older]));
+        expect(await chain().listByLine(line.id, { limit: 100, after: { createdAt: minutes(1), id: all[0]!.id } })).toEqual([]);
+      });
+    });
+
+    it('listPending returns only pending transactions, longest pending first (submittedAt, then id), up to the limit', async () => {
+      const line = await openLine();
+      // createdAt runs against submittedAt, so an order taken from createdAt shows.
+      const pending = [minutes(5), minutes(1), minutes(3), minutes(3), minutes(3), minutes(2)].map((submittedAt, i) => chainTransactionFor(line, { submittedAt, createdAt: minutes(-i) }));
+      const lineless = makeChainTransaction({ action: 'open', submittedAt: minutes(4) });
+      const notPending = [
+        chainTransactionFor(line, { status: 'awaiting_signature', submittedAt: null }),
+        chainTransactionFor(line, { status: 'confirmed', submittedAt: minutes(0), ledger: 10, settledAt: minutes(1) }),
+        chainTransactionFor(line, { status: 'failed', submittedAt: minutes(0), settledAt: minutes(1), error: { code: 'txFailed', name: null, message: 'failed' } }),
+        chainTransactionFor(line, { status: 'expired', submittedAt: minutes(0), settledAt: minutes(6) }),
+      ];
+      for (const tx of [...notPending, ...pending, lineless]) await chain().insert(tx);
+      const expected = [...pending, lineless].sort((a, b) => a.submittedAt!.getTime() - b.submittedAt!.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+      expect(await chain().listPending(100)).toEqual(expected);
+      expect(ids(await chain().listPending(3))).toEqual(ids(expected.slice(0, 3)));
+      expect(await chain().listPending(0)).toEqual([]);
+
+      // Settled, it leaves the list.
+      await chain().update({ ...expected[0]!, status: 'confirmed', ledger: 11, updatedAt: minutes(9), settledAt: minutes(9) });
+      expect(ids(await chain().listPending(100))).toEqual(ids(expected.slice(1)));
+    });
+
+    it('confirmByHashes confirms only the pending transactions with those hashes, and links an `open` to its line', async () => {
+      const contractId = contract();
+      const line = await openLine({ contractId });
+      const hash = () => randomBytes(32).toString('hex');
+      const [h1, h2, h3, h4] = [hash(), hash(), hash(), hash()];
+
+      const draw = chainTransactionFor(line, { txHash: h1 });
+      // Other transactions that carry the same hash but are not pending stay as they are.
+      const bystanders = [
+        chainTransactionFor(line, { txHash: h1, status: 'awaiting_signature', submittedAt: null }),
+        chainTransactionFor(line, { txHash: h1, status: 'failed', error: { code: 'txBadSeq', name: null, message: 'bad sequence' }, settledAt: minutes(1) }),
+        chainTransactionFor(line, { txHash: h1, status: 'confirmed', ledger: 5, settledAt: minutes(1), updatedAt: minutes(1) }),
+        chainTransactionFor(line, { txHash: h1, status: 'expired', settledAt: minutes(1) }),
+      ];
+      // An `open` whose line the `opened` event created: same contract and wallet.
+      const openWallet = wallet();
+      const open = makeChainTransaction({ action: 'open', functionName: 'open_credit_line', contractId, walletAddress: openWallet, txHash: h2 });
+      // An `open` with no line of that contract and wallet (only one of another contract, and one unbound) stays line-less.
+      const loneWallet = wallet();
+      await openLine({ contractId: contract(), walletAddress: loneWallet, status: 'closed' });
+      await openLine({ walletAddress: loneWallet });
+      const lone = makeChainTransaction({ action: 'open', functionName: 'open_credit_line', contractId, walletAddress: loneWallet, txHash: h3 });
+      // Pending, but its hash is not among the confirmations.
+      const waiting = chainTransactionFor(line, { txHash: h4 });
+      for (const tx of [draw, ...bystanders, open, lone, waiting]) await chain().insert(tx);
+      const opened = await openLine({ contractId, walletAddress: openWallet });
+
+      const when = minutes(30);
+      const confirmed = await store.transaction((repos) =>
+        repos.chainTransactions.confirmByHashes([{ txHash: h1, ledger: 100 }, { txHash: h2, ledger: 101 }, { txHash: h3, ledger: 102 }, { txHash: hash(), ledger: 103 }], when),
+      );
+      expect([...confirmed].sort()).toEqual([draw.id, open.id, lone.id].sort());
+
+      expect(await chain().findById(draw.id)).toEqual({ ...draw, status: 'confirmed', ledger: 100, settledAt: when, updatedAt: when });
+      expect(await chain().findById(open.id)).toEqual({ ...open, creditLineId: opened.id, status: 'confirmed', ledger: 101, settledAt: when, updatedAt: when });
+      expect(await chain().findById(lone.id)).toEqual({ ...lone, status: 'confirmed', ledger: 102, settledAt: when, updatedAt: when });
+      for (const tx of [...bystanders, waiting]) expect(await chain().findById(tx.id)).toEqual(tx);
+      expect(ids(await chain().listByLine(opened.id, { limit: 10 }))).toEqual([open.id]);
+      expect(ids(await chain().listPending(10))).toEqual([waiting.id]);
+
+      // Once confirmed, the same hashes confirm nothing more; nor does an empty list.
+      expect(await chain().confirmByHashes([{ txHash: h1, ledger: 200 }, { txHash: h2, ledger: 201 }, { txHash: h3, ledger: 202 }], minutes(40))).toEqual([]);
+      expect(await chain().confirmByHashes([], minutes(40))).toEqual([]);
+      expect((await chain().findById(draw.id))!.ledger).toBe(100);
+      expect((await chain().findById(open.id))!.settledAt).toEqual(when);
+    });
+
+    it('lockAccountSequence is null for an unknown account, then what saveAccountSequence stored; a save overwrites', async () => {
+      const account = wallet();
+      const other = wallet();
+      expect(await chain().lockAccountSequence(account, T0)).toBeNull();
+      // A lock alone stores no sequence.
+      expect(await chain().lockAccountSequence(account, minutes(1))).toBeNull();
+      await chain().saveAccountSequence(account, 100n, minutes(1));
+      expect(await chain().lockAccountSequence(account, minutes(2))).toBe(100n);
+      await chain().saveAccountSequence(account, 2n ** 63n - 1n, minutes(2));
+      const stored = await chain().lockAccountSequence(account, minutes(3));
+      expect(typeof stored).toBe('bigint');
+      expect(stored).toBe(2n ** 63n - 1n);
+      expect(await chain().lockAccountSequence(other, minutes(3))).toBeNull();
+      // A save without a lock first stores it too.
+      const fresh = wallet();
+      await chain().saveAccountSequence(fresh, 5n, minutes(3));
+      expect(await chain().lockAccountSequence(fresh, minutes(4))).toBe(5n);
+
+      // Inside a unit of work: its own save is visible; a rolled-back save is not kept.
+      await store.transaction(async (repos) => {
+        expect(await repos.chainTransactions.lockAccountSequence(account, minutes(5))).toBe(2n ** 63n - 1n);
+        await repos.chainTransactions.saveAccountSequence(account, 7n, minutes(5));
+        expect(await repos.chainTransactions.lockAccountSequence(account, minutes(5))).toBe(7n);
+      });
+      await expect(
+        store.transaction(async (repos) => {
+          await repos.chainTransactions.lockAccountSequence(account, minutes(6));
+          await repos.chainTransactions.saveAccountSequence(account, 8n, minutes(6));
+          throw new Error('submission failed');
+        }),
+      ).rejects.toThrow('submission failed');
+      expect(await chain().lockAccountSequence(account, minutes(7))).toBe(7n);
+      expect(await chain().lockAccountSequence(other, minutes(7))).toBeNull();
+    });
+
+    it('concurrent units of work that lock an account, read and save the next sequence each get a different one', async () => {
+      const account = wallet();
+      await chain().saveAccountSequence(account, SEQUENCE, T0);
+      const workers = 5;
+      const handedOut = await Promise.all(
+        Array.from({ length: workers }, (_, i) =>
+          store.transaction(async (repos) => {
+            const current = (await repos.chainTransactions.lockAccountSequence(account, minutes(i)))!;
+            // Yield between read and write, so an unlocked read would interleave.
+            await sleep(5);
+            await repos.chainTransactions.saveAccountSequence(account, current + 1n, minutes(i));
+            return current + 1n;
+          }),
+        ),
+      );
+      expect([...handedOut].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(Array.from({ length: workers }, (_, i) => SEQUENCE + BigInt(i + 1)));
+      expect(await chain().lockAccountSequence(account, minutes(10))).toBe(SEQUENCE + BigInt(workers));
+    });
+
+    it('concurrent first locks of an unknown account: exactly one sees no sequence, the others build on what it saved', async () => {
+      const account = wallet();
+      const workers = 4;
+      const seen = await Promise.all(
+        Array.from({ length: workers }, () =>
+          store.transaction(async (repos) => {
+            const current = await repos.chainTransactions.lockAccountSequence(account, T0);
+            await sleep(5);
+            await repos.chainTransactions.saveAccountSequence(account, current === null ? 1_000n : current + 1n, T0);
+            return current;
+          }),
+        ),
+      );
+      expect(seen.filter((s) => s === null)).toHaveLength(1);
+      expect(await chain().lockAccountSequence(account, minutes(1))).toBe(1_000n + BigInt(workers - 1));
     });
   });
 
