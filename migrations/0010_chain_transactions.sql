@@ -19,6 +19,7 @@ CREATE TABLE chain_transactions (
   fee             numeric(20, 0) NOT NULL CHECK (fee > 0),
   valid_until     timestamptz NOT NULL,
   submit_attempts integer NOT NULL DEFAULT 0 CHECK (submit_attempts >= 0),
+  resubmissions   integer NOT NULL DEFAULT 0 CHECK (resubmissions >= 0),
   error_code      text,
   error_name      text,
   error_message   text,

@@ -45,7 +45,10 @@ export interface ChainTransaction {
   fee: bigint;
   /** The end of the transaction's time bounds: after it (by ledger close time) it can never be included. */
   validUntil: Date;
+  /** Sends of its envelopes: resends after TRY_AGAIN_LATER and fee bumps count. */
   submitAttempts: number;
+  /** Times an operator transaction that expired unincluded was built and submitted again. */
+  resubmissions: number;
   error: ChainTransactionError | null;
   ledger: number | null;
   requestedBy: string;
@@ -77,6 +80,7 @@ export function chainTransactionToJson(tx: ChainTransaction, networkPassphrase: 
     feeStroops: tx.fee.toString(),
     validUntil: tx.validUntil.toISOString(),
     submitAttempts: tx.submitAttempts,
+    resubmissions: tx.resubmissions,
     error: tx.error,
     ledger: tx.ledger,
     createdAt: tx.createdAt.toISOString(),

@@ -362,9 +362,11 @@ export class CreditLineService {
   }
 
   async draw(id: string, amount: bigint, meta: RequestMeta, alsoWithin?: InTransaction<MovementResult | ChainSubmission>): Promise<MovementResult | ChainSubmission> {
-    const onChain = await this.onChain(id, meta, 'borrower', alsoWithin, (line) => {
+    const onChain = await this.onChain(id, meta, 'borrower', alsoWithin, async (line) => {
       assertCanDraw(line);
-      return creditContract.drawCredit(line.walletAddress, amount); // the amount is the contract's to judge
+      // The contract judges the amount against its own limit; a card line's collateral is ours to check.
+      if (line.collateralBacked) applyDraw(line, amount, await this.effectiveLimit(this.store.repos, line, this.clock()));
+      return creditContract.drawCredit(line.walletAddress, amount);
     });
     if (onChain) return onChain;
     const result = await this.change(id, meta, 'borrower', withinAsMovement(alsoWithin), async (line, now, repos) => {
@@ -672,13 +674,13 @@ export class CreditLineService {
     meta: RequestMeta,
     actingAs: 'borrower' | 'admin',
     alsoWithin: InTransaction<ChainSubmission> | undefined,
-    plan: (line: CreditLine) => ContractCall,
+    plan: (line: CreditLine) => ContractCall | Promise<ContractCall>,
   ): Promise<ChainSubmission | null> {
     const line = await this.store.repos.creditLines.findById(id);
     if (!line?.contractId) return null;
     if (actingAs === 'borrower') await this.ownership.assertCanAct(this.store.repos.walletAuth, meta.wallet, line.walletAddress);
     const chain = this.requireChain();
-    const call = plan(line);
+    const call = await plan(line);
     const within = alsoWithin && ((repos: Repositories, chainTransaction: ChainTransaction) => alsoWithin(repos, { line, chainTransaction }));
     const chainTransaction =
       call.signer === 'borrower'

@@ -91,6 +91,11 @@ const SETTLEMENTS = '/api/repayment/reconciliation';
 const SETTLE = '/api/repayment/reconciliation/run';
 const REPAYMENT = '/api/repayment/:id';
 const LINE_REPAYMENTS = '/api/credit/lines/:id/repayments';
+const OPEN_ON_CHAIN = '/api/credit/lines/chain';
+const BIND = '/api/credit/lines/:id/bind';
+const LINE_CHAIN_TRANSACTIONS = '/api/credit/lines/:id/chain-transactions';
+const CHAIN_TRANSACTION = '/api/credit/transactions/:id';
+const SUBMIT = '/api/credit/transactions/:id/submit';
 const UNKNOWN_LINE = '00000000-0000-4000-8000-000000000000';
 const TOO_BIG = 'x'.repeat(101 * 1024);
 
@@ -1748,33 +1753,32 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
         expect(delivery.body.data).toMatchObject({ source: 'chain', reopened: false, ledger: expect.any(Number), txHash: expect.any(String), chainEventId: expect.any(String) });
       }
 
-      // --- a bound line is read-only here: the chain is its ledger of record ----------------------------------
-      const mutations = [
-        ['post', DRAW, { amount: '1' }],
-        ['post', REPAY, { amount: '1' }],
-        ['patch', LINE, { interestRateBps: 1 }],
-        ['post', SUSPEND, {}],
-        ['post', REINSTATE, {}],
-        ['post', DEFAULT, {}],
-        ['post', CLOSE, {}],
-      ] as const;
+      // --- a bound line changes through the contract; this app has no operator key and the wallet no account ----
       // Borrower actions are answered only for the borrower's own token; admin actions with the admin key.
       const owner = await signIn(call, borrowerKeys);
-      for (const [method, route, body] of mutations) {
-        const refused = await call(method, route, { id }, (r) => r.set(route === DRAW || route === REPAY ? owner.headers : admin).send(body));
-        expect(refused.status, `${method} ${route}`).toBe(409);
-        expect(refused.body.error, `${method} ${route}`).toMatchObject({ code: 'chain_bound', details: { contractId: devnet.contractId } });
+      for (const route of [DRAW, REPAY]) {
+        const unfunded = await call('post', route, { id }, (r) => r.set(owner.headers).send({ amount: '1' }));
+        expect(unfunded.status, route).toBe(422);
+        expect(unfunded.body.error.code, route).toBe('account_not_found');
       }
+      for (const route of [SUSPEND, DEFAULT, CLOSE]) {
+        const unsigned = await call('post', route, { id }, (r) => r.set(admin).send({}));
+        expect(unsigned.status, route).toBe(503);
+        expect(unsigned.body.error.code, route).toBe('chain_operator_unconfigured');
+      }
+      // The state machine and the rate guard answer first, as for any line.
+      expect((await call('post', REINSTATE, { id }, (r) => r.set(admin).send({}))).body.error.code).toBe('invalid_transition');
+      expect((await call('patch', LINE, { id }, (r) => r.set(admin).send({ interestRateBps: 1 }))).body.error.code).toBe('rate_change_too_large');
       // Nor is it repaid by card: refused before any payment provider is asked.
       const boundRepayment = await call('post', INITIATE, {}, (r) => r.set(owner.headers).send({ lineId: id, amount: '1.00', currency: 'usd' }));
       expect(boundRepayment.status).toBe(409);
       expect(boundRepayment.body.error).toMatchObject({ code: 'chain_bound', details: { contractId: devnet.contractId } });
-      // An evaluation of the borrower cannot be applied either: the contract sets a bound line's terms.
+      // An evaluation of the borrower is carried by update_risk_parameters, which needs the operator key.
       const boundEvaluation = await call('post', EVALUATE, {}, (r) => r.set(admin).send({ walletAddress: borrower }));
       expect(boundEvaluation.status).toBe(201);
       const boundApply = await call('post', APPLY, { id: boundEvaluation.body.data.id }, (r) => r.set(admin));
-      expect(boundApply.status).toBe(409);
-      expect(boundApply.body.error).toMatchObject({ code: 'chain_bound', details: { contractId: devnet.contractId } });
+      expect(boundApply.status).toBe(503);
+      expect(boundApply.body.error.code).toBe('chain_operator_unconfigured');
       const draw = await call('post', DRAW, { id }, (r) => r.set(client).send({ amount: '1' }));
       expect(draw.status).toBe(401);
       expect(draw.body.error.code).toBe('wallet_auth_required');
@@ -1924,6 +1928,188 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
       expect(jobs.body.data.items).toEqual([expect.objectContaining({ queue: 'reconciliation', status: 'done' })]);
     } finally {
       await receiver.close();
+      await chainApp.close();
+      await devnet.stop();
+    }
+  });
+
+  it('acts on the Credit contract for bound lines: transactions to sign, operator calls, outages, every response as documented', async () => {
+    const devnet = await startDevnet({ startTime: 1_750_000_000 });
+    const chainEnv = {
+      STELLAR_RPC_URL: devnet.rpcUrl,
+      CREDIT_CONTRACT_IDS: devnet.contractId,
+      STELLAR_NETWORK_PASSPHRASE: devnet.networkPassphrase,
+      STELLAR_OPERATOR_SECRET: devnet.adminKeypair.secret(),
+      RPC_RETRIES: '0',
+      RPC_TIMEOUT_MS: '300',
+      CHAIN_TX_RETRY_DELAY_MS: '5',
+      WALLET_AUTH: 'required',
+    };
+    const chainApp = await createTestApp(kind, chainEnv, { clock: () => new Date(devnet.contract.now() * 1000) });
+    // Terms from an external scorer that cannot be reached: opening on its evaluation is a 502.
+    const unscored = await createTestApp(kind, { ...chainEnv, RISK_PROVIDER: 'external', RISK_PROVIDER_URL: 'http://127.0.0.1:9/score' }, { clock: () => new Date(devnet.contract.now() * 1000) });
+    try {
+      const { call } = apiFor(chainApp.app, api.seen);
+      const indexer = chainApp.container.services.indexer!;
+      const tracker = chainApp.container.services.chainTransactions!;
+      const catchUp = async () => {
+        for (let ticks = 0; (await indexer.tick()) > 0; ticks++) if (ticks > 1_000) throw new Error('the indexer did not catch up');
+      };
+      const settle = async () => {
+        devnet.closeLedger();
+        await tracker.track();
+      };
+      /** Runs `request` while the RPC node stalls (504) and while it fails (503), then healthy. */
+      const duringOutages = async (route: string, send: () => Promise<Response>) => {
+        devnet.faults.set({ scope: 'rpc', timeoutMs: 1_000 });
+        const stalled = await send();
+        devnet.faults.set({ timeoutMs: 0, force5xx: true });
+        const down = await send();
+        devnet.faults.set({ force5xx: false });
+        expect([stalled.status, stalled.body.error?.code], route).toEqual([504, 'chain_timeout']);
+        expect([down.status, down.body.error?.code], route).toEqual([503, 'chain_unreachable']);
+      };
+      const signed = (xdr: string, keys: Keypair) => {
+        const tx = new Transaction(xdr, devnet.networkPassphrase);
+        tx.sign(keys);
+        return tx.toXDR();
+      };
+
+      // --- an admin opens a line on chain --------------------------------------------------------------------------
+      const borrowerKeys = Keypair.random();
+      const borrower = borrowerKeys.publicKey();
+      devnet.seedHorizon.account({ id: borrower, balances: [{ asset: 'native', amount: '100' }] });
+      const openBody = { walletAddress: borrower, creditLimit: '1000', interestRateBps: 1_100 };
+      await duringOutages(OPEN_ON_CHAIN, () => call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).send(openBody)));
+      const opening = await call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).set('idempotency-key', `open-${borrower}`).send(openBody));
+      expect(opening.status).toBe(202);
+      expect(opening.body.data).toMatchObject({ action: 'open', signer: 'operator', status: 'pending', creditLineId: null, transactionXdr: null, resubmissions: 0 });
+      const replayed = await call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).set('idempotency-key', `open-${borrower}`).send(openBody));
+      expect(replayed.headers['idempotency-replayed']).toBe('true');
+      expect(replayed.body.data.id).toBe(opening.body.data.id);
+      expect((await call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).send({ ...openBody, creditLimit: '1000000000' }))).body.error.code).toBe('credit_limit_above_cap');
+      expect((await call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).send({ walletAddress: 'nope' }))).status).toBe(400);
+      expect((await call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).send({ walletAddress: borrower, contractId: randomContract() }))).body.error.details).toEqual([
+        expect.objectContaining({ field: 'contractId', rule: 'followed_contract' }),
+      ]);
+      expect((await call('post', OPEN_ON_CHAIN, {}, (r) => r.set(client).send(openBody))).status).toBe(403);
+      expect((await call('post', OPEN_ON_CHAIN, {}, (r) => r.send(openBody))).status).toBe(401);
+      expect((await call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+      const unscoredOpen = await apiFor(unscored.app, api.seen).call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).send({ walletAddress: Keypair.random().publicKey() }));
+      expect(unscoredOpen.status).toBe(502);
+
+      await settle();
+      const opened = (await call('get', CHAIN_TRANSACTION, { id: opening.body.data.id }, (r) => r.set(admin))).body.data;
+      expect(opened).toMatchObject({ status: 'confirmed', creditLineId: expect.any(String), ledger: devnet.latestLedger });
+      const id = opened.creditLineId as string;
+      await catchUp(); // the indexer reads the same opened event: applied once already
+      expect((await call('post', OPEN_ON_CHAIN, {}, (r) => r.set(admin).send(openBody))).body.error.code).toBe('duplicate_open_line');
+
+      // --- the borrower draws: a transaction to sign, submitted, tracked -------------------------------------------
+      const owner = await signIn(call, borrowerKeys);
+      const stranger = await signIn(call, Keypair.random());
+      for (const route of [DRAW, REPAY]) await duringOutages(route, () => call('post', route, { id }, (r) => r.set(owner.headers).send({ amount: '10' })));
+      const draw = await call('post', DRAW, { id }, (r) => r.set(owner.headers).send({ amount: '300' }));
+      expect(draw.status).toBe(202);
+      const toSign = draw.body.data.chainTransaction;
+      expect(toSign).toMatchObject({ action: 'draw', signer: 'borrower', status: 'awaiting_signature', networkPassphrase: devnet.networkPassphrase });
+      const other = (await call('post', DRAW, { id }, (r) => r.set(owner.headers).send({ amount: '1' }))).body.data.chainTransaction;
+
+      const submit = (txId: string, body: unknown, headers: Record<string, string> = owner.headers) => call('post', SUBMIT, { id: txId }, (r) => r.set(headers).send(body as object));
+      expect((await submit(toSign.id, { signedXdr: signed(other.transactionXdr, borrowerKeys) })).body.error.code).toBe('transaction_mismatch');
+      expect((await submit(toSign.id, {})).status).toBe(400);
+      expect((await submit(toSign.id, { signedXdr: signed(toSign.transactionXdr, borrowerKeys) }, stranger.headers)).status).toBe(403);
+      expect((await submit(toSign.id, { signedXdr: 'x' }, client)).status).toBe(401);
+      expect((await submit(randomUUID(), { signedXdr: 'x' })).status).toBe(404);
+      expect((await call('post', SUBMIT, { id: toSign.id }, (r) => r.set(owner.headers).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', SUBMIT, { id: toSign.id }, (r) => r.set(owner.headers).send({ signedXdr: TOO_BIG }))).status).toBe(413);
+      devnet.faults.set({ scope: 'rpc', timeoutMs: 1_000 });
+      const stalledSubmit = await submit(other.id, { signedXdr: signed(other.transactionXdr, borrowerKeys) });
+      devnet.faults.set({ timeoutMs: 0 });
+      expect([stalledSubmit.status, stalledSubmit.body.error.code]).toEqual([504, 'chain_timeout']);
+      const submitted = await submit(toSign.id, { signedXdr: signed(toSign.transactionXdr, borrowerKeys) });
+      expect(submitted.status).toBe(202);
+      expect(submitted.body.data).toMatchObject({ status: 'pending', transactionXdr: null, txHash: toSign.txHash });
+      expect((await submit(opening.body.data.id, { signedXdr: signed(toSign.transactionXdr, borrowerKeys) }, admin)).body.error.code).toBe('not_wallet_signed');
+
+      const pending = await call('get', CHAIN_TRANSACTION, { id: toSign.id }, (r) => r.set(owner.headers));
+      expect(pending.status).toBe(200);
+      expect(pending.body.data.status).toBe('pending');
+      expect((await call('get', CHAIN_TRANSACTION, { id: toSign.id }, (r) => r.set(stranger.headers))).status).toBe(403);
+      expect((await call('get', CHAIN_TRANSACTION, { id: toSign.id })).status).toBe(401);
+      expect((await call('get', CHAIN_TRANSACTION, { id: randomUUID() }, (r) => r.set(admin))).status).toBe(404);
+      expect((await call('get', CHAIN_TRANSACTION, { id: 'nope' }, (r) => r.set(admin))).status).toBe(400);
+      await settle();
+      const line = await call('get', LINE, { id }, (r) => r.set(owner.headers));
+      expect(line.body.data).toMatchObject({ utilized: '300.0000000', contractId: devnet.contractId });
+      const listed = await call('get', LINE_CHAIN_TRANSACTIONS, { id }, (r) => r.set(owner.headers).query({ limit: 1 }));
+      expect(listed.status).toBe(200);
+      expect(listed.body.data.items).toHaveLength(1);
+      expect(listed.body.data.nextCursor).toEqual(expect.any(String));
+      expect((await call('get', LINE_CHAIN_TRANSACTIONS, { id }, (r) => r.set(stranger.headers))).status).toBe(403);
+      expect((await call('get', LINE_CHAIN_TRANSACTIONS, { id })).status).toBe(401);
+      expect((await call('get', LINE_CHAIN_TRANSACTIONS, { id: randomUUID() }, (r) => r.set(admin))).status).toBe(404);
+      expect((await call('get', LINE_CHAIN_TRANSACTIONS, { id }, (r) => r.set(admin).query({ limit: 0 }))).status).toBe(400);
+
+      const repay = await call('post', REPAY, { id }, (r) => r.set(owner.headers).send({ amount: '300' }));
+      expect(repay.status).toBe(202);
+      expect((await submit(repay.body.data.chainTransaction.id, { signedXdr: signed(repay.body.data.chainTransaction.transactionXdr, borrowerKeys) })).status).toBe(202);
+      await settle();
+      expect((await call('get', LINE, { id }, (r) => r.set(owner.headers))).body.data.utilized).toBe('0.0000000');
+
+      // --- admin actions, signed by the operator -------------------------------------------------------------------
+      const evaluation = await call('post', EVALUATE, {}, (r) => r.set(admin).send({ walletAddress: borrower }));
+      expect(evaluation.status).toBe(201);
+      await duringOutages(APPLY, () => call('post', APPLY, { id: evaluation.body.data.id }, (r) => r.set(admin)));
+      const applied = await call('post', APPLY, { id: evaluation.body.data.id }, (r) => r.set(admin));
+      expect(applied.status).toBe(202);
+      expect(applied.body.data.chainTransaction).toMatchObject({ action: 'update_terms', status: 'pending' });
+      await settle();
+      await duringOutages(LINE, () => call('patch', LINE, { id }, (r) => r.set(admin).send({ creditLimit: '900' })));
+      expect((await call('patch', LINE, { id }, (r) => r.set(admin).send({ creditLimit: '900' }))).status).toBe(202);
+      for (const route of [SUSPEND, DEFAULT, REINSTATE, CLOSE]) {
+        await duringOutages(route, () => call('post', route, { id }, (r) => r.set(admin).send({})));
+        const answered = await call('post', route, { id }, (r) => r.set(admin).send({}));
+        expect(answered.status, route).toBe(202);
+        await settle();
+      }
+      expect((await call('get', LINE, { id }, (r) => r.set(admin))).body.data).toMatchObject({ status: 'closed', creditLimit: '900.0000000' });
+
+      // --- binding a database line to the wallet's line on chain -----------------------------------------------------
+      const dbWallet = Keypair.random().publicKey();
+      const dbLine = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: dbWallet, creditLimit: '100', interestRateBps: 700 }));
+      expect(dbLine.status).toBe(201);
+      const lineId = dbLine.body.data.id as string;
+      const notOnChain = await call('post', BIND, { id: lineId }, (r) => r.set(admin).set('idempotency-key', `bind-${lineId}`).send({}));
+      expect(notOnChain.body.error.code).toBe('not_on_chain');
+      expect((await call('post', BIND, { id: lineId }, (r) => r.set(admin).set('idempotency-key', `bind-${lineId}`).send({ contractId: devnet.contractId }))).status).toBe(422);
+      devnet.contract.invoke('open_credit_line', { borrower: dbWallet, credit_limit: 2_000_000_000n, interest_rate_bps: 650, risk_score: 20 });
+      devnet.closeLedger();
+      await duringOutages(BIND, () => call('post', BIND, { id: lineId }, (r) => r.set(admin).send({})));
+      const bound = await call('post', BIND, { id: lineId }, (r) => r.set(admin).send({ contractId: devnet.contractId }));
+      expect(bound.status).toBe(200);
+      expect(bound.body.data).toMatchObject({ contractId: devnet.contractId, creditLimit: '200.0000000', interestRateBps: 650 });
+      expect((await call('post', BIND, { id: lineId }, (r) => r.set(admin).send({}))).body.error.code).toBe('already_bound');
+      expect((await call('post', BIND, { id: randomUUID() }, (r) => r.set(admin).send({}))).status).toBe(404);
+      expect((await call('post', BIND, { id: lineId }, (r) => r.set(admin).send({ contractId: 'C-nope' }))).status).toBe(400);
+      expect((await call('post', BIND, { id: lineId }, (r) => r.set(client).send({}))).status).toBe(403);
+      expect((await call('post', BIND, { id: lineId }, (r) => r.send({}))).status).toBe(401);
+      expect((await call('post', BIND, { id: lineId }, (r) => r.set(admin).set('content-type', 'text/plain').send('x'))).status).toBe(415);
+      expect((await call('post', BIND, { id: lineId }, (r) => r.set(admin).send({ pad: TOO_BIG }))).status).toBe(413);
+
+      // --- a deployment that does not follow the contract ---------------------------------------------------------------
+      const plain = await call('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: Keypair.random().publicKey(), creditLimit: '100', interestRateBps: 700 }));
+      const { call: callPlain } = apiFor(t.app, api.seen);
+      expect((await callPlain('get', LINE_CHAIN_TRANSACTIONS, { id: plain.body.data.id }, (r) => r.set(admin))).status).toBe(404);
+      const plainLine = await callPlain('post', LINES, {}, (r) => r.set(admin).send({ walletAddress: Keypair.random().publicKey(), creditLimit: '100', interestRateBps: 700 }));
+      expect((await callPlain('get', LINE_CHAIN_TRANSACTIONS, { id: plainLine.body.data.id }, (r) => r.set(admin))).body.error.code).toBe('chain_unavailable');
+      expect((await callPlain('get', CHAIN_TRANSACTION, { id: randomUUID() }, (r) => r.set(admin))).status).toBe(503);
+      expect((await callPlain('post', SUBMIT, { id: randomUUID() }, (r) => r.set(admin).send({ signedXdr: 'x' }))).status).toBe(503);
+      expect((await callPlain('post', BIND, { id: plainLine.body.data.id }, (r) => r.set(admin).send({}))).body.error.code).toBe('chain_unavailable');
+    } finally {
+      devnet.faults.set({ scope: 'all', timeoutMs: 0, force5xx: false });
+      await unscored.close();
       await chainApp.close();
       await devnet.stop();
     }

@@ -19,6 +19,7 @@ interface Row {
   fee: string;
   valid_until: Date;
   submit_attempts: number;
+  resubmissions: number;
   error_code: string | null;
   error_name: string | null;
   error_message: string | null;
@@ -51,6 +52,7 @@ const fromRow = (r: Row): ChainTransaction => ({
   fee: BigInt(r.fee),
   validUntil: date(r.valid_until),
   submitAttempts: r.submit_attempts,
+  resubmissions: r.resubmissions,
   error: r.error_code === null ? null : { code: r.error_code, name: r.error_name, message: r.error_message ?? '' },
   ledger: r.ledger,
   requestedBy: r.requested_by,
@@ -62,7 +64,7 @@ const fromRow = (r: Row): ChainTransaction => ({
 });
 
 const COLUMNS =
-  'id, credit_line_id, contract_id, wallet_address, action, function_name, arguments, signer, source_account, status, envelope_xdr, tx_hash, sequence, fee, valid_until, submit_attempts, error_code, error_name, error_message, ledger, requested_by, request_id, created_at, updated_at, submitted_at, settled_at';
+  'id, credit_line_id, contract_id, wallet_address, action, function_name, arguments, signer, source_account, status, envelope_xdr, tx_hash, sequence, fee, valid_until, submit_attempts, resubmissions, error_code, error_name, error_message, ledger, requested_by, request_id, created_at, updated_at, submitted_at, settled_at';
 
 const values = (t: ChainTransaction) => [
   t.id,
@@ -81,6 +83,7 @@ const values = (t: ChainTransaction) => [
   t.fee.toString(),
   t.validUntil,
   t.submitAttempts,
+  t.resubmissions,
   t.error?.code ?? null,
   t.error?.name ?? null,
   t.error?.message ?? null,

@@ -150,6 +150,7 @@ export class ChainTransactionService {
           fee: BigInt(submitted.envelope.fee),
           validUntil,
           submitAttempts: submitted.attempts,
+          resubmissions: 0,
           error: null,
           ledger: null,
           requestedBy: `${request.meta.actor.kind}:${request.meta.actor.id}`,
@@ -202,6 +203,7 @@ export class ChainTransactionService {
       fee: BigInt(prepared.fee),
       validUntil,
       submitAttempts: 0,
+      resubmissions: 0,
       error: null,
       ledger: null,
       requestedBy: `${request.meta.actor.kind}:${request.meta.actor.id}`,
@@ -242,6 +244,7 @@ export class ChainTransactionService {
       if (now >= tx.validUntil) {
         const expired = { ...tx, status: 'expired' as const, updatedAt: now, settledAt: now };
         await repos.chainTransactions.update(expired);
+        await this.recordEvent(repos, 'chain_transaction.expired', expired, now);
         return { tx: expired, refusal: new ConflictError('transaction_expired', 'The transaction\'s time bounds have passed; prepare it again') };
       }
       try {
@@ -253,6 +256,13 @@ export class ChainTransactionService {
         return { tx: pending };
       } catch (error) {
         if (!(error instanceof SubmissionRefused)) throw chainError(error);
+        if (error.resultCode === 'txBadSeq' && (await this.submitter.outcome(tx.txHash)).status !== 'not_found') {
+          // An earlier send of this very envelope landed (its answer was lost): the tracker takes it from here.
+          const landed: ChainTransaction = { ...tx, status: 'pending', submitAttempts: tx.submitAttempts + 1, updatedAt: now, submittedAt: now };
+          await repos.chainTransactions.update(landed);
+          await alsoWithin?.(repos, landed);
+          return { tx: landed };
+        }
         // Refused at the door: recorded as failed (it can never land), and the caller learns why.
         const failed: ChainTransaction = { ...tx, status: 'failed', error: failure(error), submitAttempts: tx.submitAttempts + 1, updatedAt: now, settledAt: now };
         await repos.chainTransactions.update(failed);
@@ -337,12 +347,14 @@ export class ChainTransactionService {
       if (tx.signer === 'operator') {
         // Our stored sequence counted a transaction that never consumed it.
         await this.resyncSequence(repos, tx.sourceAccount, now);
-        if (tx.submitAttempts <= this.settings.maxResubmits && this.operator) {
+        if (tx.resubmissions < this.settings.maxResubmits && this.operator) {
           const validUntil = new Date(now.getTime() + this.settings.txTimeoutSeconds * 1000);
           try {
             const call = this.callOf(tx);
             const sent = await this.submitAsOperator(repos, this.operator, tx.contractId, call, validUntil);
-            await repos.chainTransactions.update({ ...tx, ...this.afterSend(sent), sequence: sent.sequence, validUntil, submitAttempts: tx.submitAttempts + sent.attempts, updatedAt: now, submittedAt: now });
+            const resubmitted: ChainTransaction = { ...tx, ...this.afterSend(sent), sequence: sent.sequence, validUntil, submitAttempts: tx.submitAttempts + sent.attempts, resubmissions: tx.resubmissions + 1, updatedAt: now, submittedAt: now };
+            await repos.chainTransactions.update(resubmitted);
+            await this.recordEvent(repos, 'chain_transaction.submitted', resubmitted, now);
             this.logger.warn({ chainTransactionId: tx.id, action: tx.action }, 'chain transaction expired unincluded; submitted again');
             return;
           } catch (error) {
