@@ -7,7 +7,7 @@ CREATE TABLE chain_transactions (
   credit_line_id  uuid REFERENCES credit_lines (id),
   contract_id     text NOT NULL,
   wallet_address  text NOT NULL,
-  action          text NOT NULL CHECK (action IN ('open', 'draw', 'repay', 'update_terms', 'suspend', 'reinstate', 'close', 'default')),
+  action          text NOT NULL CHECK (action IN ('open', 'draw', 'repay', 'update_terms', 'suspend', 'reinstate', 'close', 'default', 'liquidate')),
   function_name   text NOT NULL,
   arguments       jsonb NOT NULL,
   signer          text NOT NULL CHECK (signer IN ('operator', 'borrower')),

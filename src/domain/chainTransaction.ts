@@ -9,7 +9,7 @@
 export const CHAIN_TRANSACTION_STATUSES = ['awaiting_signature', 'pending', 'confirmed', 'failed', 'expired'] as const;
 export type ChainTransactionStatus = (typeof CHAIN_TRANSACTION_STATUSES)[number];
 
-export const CHAIN_ACTIONS = ['open', 'draw', 'repay', 'update_terms', 'suspend', 'reinstate', 'close', 'default'] as const;
+export const CHAIN_ACTIONS = ['open', 'draw', 'repay', 'update_terms', 'suspend', 'reinstate', 'close', 'default', 'liquidate'] as const;
 export type ChainAction = (typeof CHAIN_ACTIONS)[number];
 
 /** Operator: signed with STELLAR_OPERATOR_SECRET (the contract's admin); borrower: signed by the wallet. */

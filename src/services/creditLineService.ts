@@ -552,6 +552,40 @@ export class CreditLineService {
   }
 
   /**
+   * A liquidation's recovery for a bound line: the contract takes collateral-funded repayments only through
+   * settle_default_liquidation, on a defaulted line (its repay_credit needs the borrower's signature), so the line
+   * must be defaulted first (409 chain_default_required). The debt falls when the `liq_setl` event is applied;
+   * `event` (liquidation.executed ...) and the audit row are written with the submission.
+   */
+  async settleFromCollateralOnChain(
+    id: string,
+    settlement: { recovered: bigint; settlementId: string; event: string; data: Record<string, unknown> },
+    meta: RequestMeta,
+    alsoWithin?: InTransaction<ChainSubmission>,
+  ): Promise<ChainSubmission> {
+    const submission = await this.onChain(
+      id,
+      meta,
+      'admin',
+      async (repos, result) => {
+        const now = result.chainTransaction.createdAt;
+        await this.recordEvent(repos, settlement.event, result.line, { ...settlement.data, recovered: formatAmount(settlement.recovered), chainTransactionId: result.chainTransaction.id }, now);
+        await this.recordAudit(repos, meta, settlement.event, result.line, result.line, now);
+        await alsoWithin?.(repos, result);
+      },
+      (line) => {
+        if (line.status !== 'defaulted') {
+          throw new ConflictError('chain_default_required', 'The Credit contract settles collateral recoveries only on defaulted lines; default the line first', { currentStatus: line.status });
+        }
+        // Our plan already applied the close factor to what it recovers: the contract is not asked to cap it again.
+        return creditContract.settleDefaultLiquidation(line.walletAddress, settlement.recovered, settlement.settlementId, 10_000);
+      },
+    );
+    if (!submission) throw new ConflictError('not_bound', 'This line is not bound to the Credit contract');
+    return submission;
+  }
+
+  /**
    * A repayment the payment provider confirmed: applied interest first, up to what is owed. What exceeds the balance
    * is not applied (the caller holds it as a credit balance). Runs `alsoWithin` in the same transaction, so the
    * provider event is claimed together with the money it moves.

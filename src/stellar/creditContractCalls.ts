@@ -77,5 +77,16 @@ export const creditContract = {
     readable: { borrower, closer },
     signer: 'operator',
   }),
+  /**
+   * Collateral recovered for a defaulted line (a liquidation's proceeds): the contract reduces the debt by at most
+   * `utilized x closeFactorBps / 10000`, once per settlement id, and closes the line when nothing is left.
+   */
+  settleDefaultLiquidation: (borrower: string, recovered: bigint, settlementId: string, closeFactorBps: number): ContractCall => ({
+    action: 'liquidate',
+    functionName: 'settle_default_liquidation',
+    args: [address(borrower), i128(recovered), nativeToScVal(settlementId, { type: 'symbol' }), u32(closeFactorBps), xdr.ScVal.scvVoid()],
+    readable: { borrower, recoveredAmount: formatAmount(recovered), settlementId, closeFactorBps },
+    signer: 'operator',
+  }),
   getCreditLine: (borrower: string) => ({ functionName: 'get_credit_line', args: [address(borrower)] }),
 };

@@ -33,6 +33,9 @@ const MOVEMENT: Record<ExecutionPlan['kind'], 'stop_loss_sale' | 'liquidation_se
   bad_debt: 'liquidation_seizure',
 };
 
+/** The contract's settlement id is a Symbol (at most 32 of [A-Za-z0-9_]): the execution's id, compacted. */
+const settlementIdOf = (executionId: string) => `x${executionId.replace(/-/g, '').slice(0, 31)}`;
+
 const isCursor = (v: unknown): v is { createdAt: string; id: string } =>
   typeof v === 'object' && v !== null && typeof (v as { createdAt?: unknown }).createdAt === 'string' && typeof (v as { id?: unknown }).id === 'string';
 
@@ -96,6 +99,30 @@ export class ExecutionService {
       reference: input.reference ?? null,
     };
     let settledExecution: RiskExecution = execution;
+    const settle = async (repos: Repositories, actual: ExecutionFill, at: Date) => {
+      await this.takeCollateral(repos, execution, input, at);
+      if (!(await repos.riskExecutions.settle(execution.id, { status: 'filled', fill: actual, cancelReason: null, at }))) {
+        // Another fill or a cancellation won the race; this transaction rolls back whole.
+        throw alreadySettled((await repos.riskExecutions.findById(execution.id)) ?? execution);
+      }
+      settledExecution = { ...execution, status: 'filled', fill: actual, settledAt: at };
+      await alsoWithin?.(repos, settledExecution);
+    };
+    const line = await this.store.repos.creditLines.findById(execution.creditLineId);
+    if (line?.contractId) {
+      // A bound line's debt is on chain: the recovery goes through the contract, with the collateral taken here.
+      if (plan.kind === 'stop_loss') {
+        throw new ConflictError('chain_bound', 'A stop-loss sale cannot repay a line bound to the Credit contract: the contract takes collateral-funded repayments only from defaulted lines', { contractId: line.contractId });
+      }
+      const data = { executionId: execution.id, plan: planToApiJson(plan), usdcReceived: formatAmount(input.usdcAmount), debtBefore: formatAmount(debtBefore) };
+      await this.creditLines.settleFromCollateralOnChain(
+        line.id,
+        { recovered: repay, settlementId: settlementIdOf(execution.id), event: EVENT[plan.kind], data },
+        meta,
+        (repos, { chainTransaction }) => settle(repos, { ...fill, repaid: repay }, chainTransaction.createdAt),
+      );
+      return settledExecution;
+    }
     await this.creditLines.settleFromCollateral(
       execution.creditLineId,
       { repay, writeOffRest: plan.kind === 'bad_debt', event: EVENT[execution.plan.kind], data: { executionId: execution.id, plan: planToApiJson(execution.plan), usdcReceived: formatAmount(input.usdcAmount), debtBefore: formatAmount(debtBefore) } },
@@ -103,14 +130,7 @@ export class ExecutionService {
       async (repos, { line, repaid, writtenOff }) => {
         // More USDC than is owed by then (the borrower repaid meanwhile) is a surplus: the borrower's after a sale, the
         // liquidator's to take back after a liquidation. It is recorded, never lost.
-        const actual = { ...fill, repaid, writtenOff, surplus: input.usdcAmount > repaid ? input.usdcAmount - repaid : 0n };
-        await this.takeCollateral(repos, execution, input, line.updatedAt);
-        if (!(await repos.riskExecutions.settle(execution.id, { status: 'filled', fill: actual, cancelReason: null, at: line.updatedAt }))) {
-          // Another fill or a cancellation won the race; this transaction rolls back whole.
-          throw alreadySettled((await repos.riskExecutions.findById(execution.id)) ?? execution);
-        }
-        settledExecution = { ...execution, status: 'filled', fill: actual, settledAt: line.updatedAt };
-        await alsoWithin?.(repos, settledExecution);
+        await settle(repos, { ...fill, repaid, writtenOff, surplus: input.usdcAmount > repaid ? input.usdcAmount - repaid : 0n }, line.updatedAt);
       },
     );
     return settledExecution;

@@ -240,6 +240,60 @@ describe.each(STORAGE_KINDS)('acting on the chain (%s)', (kind) => {
     expect(await getLine(t, line.id)).toMatchObject({ creditLimit: '5000.0000000', interestRateBps: 1_200 });
   });
 
+  it('a liquidation fill of a bound card line settles through settle_default_liquidation, once the line is defaulted', async () => {
+    const { devnet, t } = await setup({ RISK_STATIC_SCORE: '90' });
+    const created = await request(t.app)
+      .post('/api/collateral/assets')
+      .set(admin)
+      .send({ code: 'XLM', decimals: 7, priceSource: { kind: 'manual' }, params: { kBps: 0, closeFactorBps: 10_000, maxSlippageBps: 100 } });
+    expect(created.status).toBe(201);
+    const price = async (value: string) => {
+      expect((await request(t.app).post('/api/collateral/assets/XLM/prices').set(admin).send({ price: value })).status).toBe(201);
+      await t.container.services.riskEngine.runQueued('test-runner');
+    };
+    await price('0.12');
+    const wallet = Keypair.random().publicKey();
+    expect((await request(t.app).post('/api/collateral/deposit').set(client).send({ walletAddress: wallet, asset: 'XLM', amount: '10000' })).status).toBe(200);
+    const issued = await request(t.app).post('/api/credit/issue').set(client).send({ walletAddress: wallet });
+    expect(issued.status).toBe(201);
+    const lineId = issued.body.data.creditLine.id as string;
+
+    // The card line is bound to the wallet's line on chain, where the debt is drawn.
+    devnet.contract.invoke('open_credit_line', { borrower: wallet, credit_limit: 900n * USDC, interest_rate_bps: 1_200, risk_score: 10 });
+    devnet.contract.invoke('draw_credit', { borrower: wallet, amount: 900n * USDC });
+    devnet.closeLedger();
+    expect((await request(t.app).post(`/api/credit/lines/${lineId}/bind`).set(admin).send({})).status).toBe(200);
+    await drain(t);
+
+    await price('0.096'); // the monitor orders the liquidation
+    const [execution] = (await request(t.app).get('/api/risk/executions').query({ walletAddress: wallet }).set(admin)).body.data.items;
+    expect(execution).toMatchObject({ kind: 'liquidation', status: 'pending' });
+    const fill = { collateralQuantity: execution.plan.seizeQuantity, usdcAmount: execution.plan.repay };
+
+    const notDefaulted = await request(t.app).post(`/api/risk/executions/${execution.id}/fill`).set(admin).send(fill);
+    expect(notDefaulted.status).toBe(409);
+    expect(notDefaulted.body.error.code).toBe('chain_default_required');
+    expect((await request(t.app).post(`/api/credit/lines/${lineId}/default`).set(admin).send({})).status).toBe(202);
+    devnet.closeLedger();
+    await tracker(t).track();
+
+    const filled = await request(t.app).post(`/api/risk/executions/${execution.id}/fill`).set(admin).send(fill);
+    expect(filled.status).toBe(200);
+    expect(filled.body.data).toMatchObject({ status: 'filled', fill: { repaid: execution.plan.repay } });
+    const transactions = (await request(t.app).get(`/api/credit/lines/${lineId}/chain-transactions`).set(client)).body.data.items;
+    const liquidate = transactions.find((tx: { action: string }) => tx.action === 'liquidate');
+    expect(liquidate).toMatchObject({ action: 'liquidate', functionName: 'settle_default_liquidation', status: 'pending', arguments: { recoveredAmount: execution.plan.repay } });
+    devnet.closeLedger();
+    await tracker(t).track();
+    await drain(t);
+    // The recovery is below the debt: the contract takes all of it, and the line's projection follows its liq_setl.
+    const recovered = BigInt(execution.plan.repay.replace('.', ''));
+    const onChain = devnet.contract.creditLine(wallet)!;
+    expect((await getLine(t, lineId)).utilized).toBe((Number(onChain.utilized_amount) / 1e7).toFixed(7));
+    expect((await ledgerEntries(t, lineId)).filter((e) => e.type === 'repay').map((e) => e.amount)).toEqual([recovered]);
+    expect((await domainEvents(t, lineId)).filter((type) => type === 'liquidation.executed')).toHaveLength(1);
+  });
+
   it('20 concurrent admin actions are submitted with distinct sequence numbers and all confirm', async () => {
     const { devnet, t } = await setup();
     const wallets = Array.from({ length: 20 }, () => Keypair.random().publicKey());
