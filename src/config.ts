@@ -142,7 +142,8 @@ const envSchema = z.object({
   WEBHOOK_DISPATCH_INTERVAL_MS: positiveInt(500),
   WEBHOOK_BATCH_SIZE: positiveInt(100),
   JOB_LEASE_MS: positiveInt(60_000),
-  STELLAR_RPC_URL: z.url({ error: 'must be an http(s) URL' }).optional(),
+  // Empty counts as unset (docker compose passes `${VAR:-}` as an empty string).
+  STELLAR_RPC_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ error: 'must be an http(s) URL' }).optional()),
   CREDIT_CONTRACT_IDS: commaList.refine((ids) => ids.every((id) => StrKey.isValidContract(id)), { message: 'must be contract ids (C...), comma-separated' }),
   RPC_TIMEOUT_MS: positiveInt(10_000),
   RPC_RETRIES: z.coerce.number().int().min(0).max(10).default(4),
@@ -153,6 +154,7 @@ const envSchema = z.object({
   STELLAR_OPERATOR_SECRET: z
     .string()
     .optional()
+    .transform((v) => v || undefined)
     .refine((v) => v === undefined || StrKey.isValidEd25519SecretSeed(v), { message: 'must be a Stellar secret seed (S...)' }),
   CHAIN_TX_TIMEOUT_SECONDS: z.coerce.number().int().min(30).max(3_600).default(300),
   CHAIN_TX_BASE_FEE: z.coerce.number().int().min(100).default(100),

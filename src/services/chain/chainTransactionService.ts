@@ -9,7 +9,7 @@ import type { InTransaction, Repositories, Store } from '../../repositories/repo
 import type { ContractCall } from '../../stellar/creditContractCalls.js';
 import { AccountNotFound, ContractRefusal, NetworkBusy, SubmissionRefused, type ContractSubmitter, type Submitted } from '../../stellar/contractSubmitter.js';
 import { RpcError, RpcTimeoutError } from '../../stellar/sorobanRpc.js';
-import { auditRow } from '../audit.js';
+import { actorName, auditRow } from '../audit.js';
 import { confirmSubmitted, decodeChainEvent, ingestChainEvents } from '../chainIngestion.js';
 import { creditLineKey, toChainLine, type ChainCreditLine } from '../reconciliationService.js';
 import type { RequestMeta } from '../creditLineService.js';
@@ -153,7 +153,7 @@ export class ChainTransactionService {
           resubmissions: 0,
           error: null,
           ledger: null,
-          requestedBy: `${request.meta.actor.kind}:${request.meta.actor.id}`,
+          requestedBy: actorName(request.meta),
           requestId: request.meta.requestId ?? null,
           createdAt: now,
           updatedAt: now,
@@ -206,7 +206,7 @@ export class ChainTransactionService {
       resubmissions: 0,
       error: null,
       ledger: null,
-      requestedBy: `${request.meta.actor.kind}:${request.meta.actor.id}`,
+      requestedBy: actorName(request.meta),
       requestId: request.meta.requestId ?? null,
       createdAt: now,
       updatedAt: now,
