@@ -41,6 +41,17 @@ describe('config', () => {
     expect(fail({ PAYMENT_FX_RATES: 'dollars' })).toContain('PAYMENT_FX_RATES');
   });
 
+  it('acts on the Credit contract only where it is followed, with an operator seed, and treats empty settings as unset', () => {
+    const contract = 'CAAQCAIBAEAQCAIBAEAQCAIBAEAQCAIBAEAQCAIBAEAQCAIBAEAQC526';
+    const seed = 'SADQOBYHA4DQOBYHA4DQOBYHA4DQOBYHA4DQOBYHA4DQOBYHA4DQP54X';
+    const config = loadConfig({ STELLAR_RPC_URL: 'http://127.0.0.1:8000/rpc', CREDIT_CONTRACT_IDS: contract, STELLAR_OPERATOR_SECRET: seed });
+    expect(config.chain?.transactions).toEqual({ operatorSecret: seed, timeoutSeconds: 300, baseFee: 100, maxInclusionFee: 1_000_000, maxAttempts: 5, retryDelayMs: 500, resubmits: 2, intervalMs: 1_000 });
+    expect(loadConfig({ STELLAR_RPC_URL: '', CREDIT_CONTRACT_IDS: '', STELLAR_OPERATOR_SECRET: '' }).chain).toBeUndefined();
+    expect(fail({ STELLAR_OPERATOR_SECRET: seed })).toContain('STELLAR_OPERATOR_SECRET: acting on the Credit contract also needs STELLAR_RPC_URL');
+    expect(fail({ STELLAR_OPERATOR_SECRET: 'not-a-seed' })).toContain('STELLAR_OPERATOR_SECRET');
+    expect(fail({ CHAIN_TX_BASE_FEE: '500', CHAIN_TX_MAX_FEE: '200' })).toContain('CHAIN_TX_MAX_FEE');
+  });
+
   it('switches to PostgreSQL when DATABASE_URL is a postgres URL', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).database).toMatchObject({ kind: 'postgres', url: 'postgres://u@h/db' });
   });
