@@ -133,33 +133,18 @@ export class ChainTransactionService {
     try {
       return await this.store.transaction(async (repos) => {
         const submitted = await this.submitAsOperator(repos, operator, request.contractId, request.call, validUntil);
-        const tx: ChainTransaction = {
-          id: this.newId(),
+        const tx = this.newRecord(request, now, validUntil, {
           creditLineId: request.creditLineId,
           contractId: request.contractId,
           walletAddress: request.walletAddress,
-          action: request.call.action,
-          functionName: request.call.functionName,
-          arguments: request.call.readable,
           signer: 'operator',
           sourceAccount: operator.publicKey(),
           status: 'pending',
-          envelopeXdr: submitted.envelope.toXDR(),
-          txHash: submitted.hash,
+          ...this.afterSend(submitted),
           sequence: submitted.sequence,
-          fee: BigInt(submitted.envelope.fee),
-          validUntil,
           submitAttempts: submitted.attempts,
-          resubmissions: 0,
-          error: null,
-          ledger: null,
-          requestedBy: actorName(request.meta),
-          requestId: request.meta.requestId ?? null,
-          createdAt: now,
-          updatedAt: now,
           submittedAt: now,
-          settledAt: null,
-        };
+        });
         await repos.chainTransactions.insert(tx);
         await this.recordEvent(repos, 'chain_transaction.submitted', tx, now);
         await repos.audit.append(
@@ -186,14 +171,10 @@ export class ChainTransactionService {
     } catch (error) {
       throw chainError(error);
     }
-    const tx: ChainTransaction = {
-      id: this.newId(),
+    const tx = this.newRecord(request, now, validUntil, {
       creditLineId: line.id,
       contractId: line.contractId!,
       walletAddress: line.walletAddress,
-      action: call.action,
-      functionName: call.functionName,
-      arguments: call.readable,
       signer: 'borrower',
       sourceAccount: line.walletAddress,
       status: 'awaiting_signature',
@@ -201,18 +182,9 @@ export class ChainTransactionService {
       txHash: prepared.hash().toString('hex'),
       sequence: BigInt(prepared.sequence),
       fee: BigInt(prepared.fee),
-      validUntil,
       submitAttempts: 0,
-      resubmissions: 0,
-      error: null,
-      ledger: null,
-      requestedBy: actorName(request.meta),
-      requestId: request.meta.requestId ?? null,
-      createdAt: now,
-      updatedAt: now,
       submittedAt: null,
-      settledAt: null,
-    };
+    });
     await this.store.transaction(async (repos) => {
       await repos.chainTransactions.insert(tx);
       await request.alsoWithin?.(repos, tx);
@@ -401,6 +373,33 @@ export class ChainTransactionService {
   private async resyncSequence(repos: Repositories, account: string, now: Date): Promise<void> {
     await repos.chainTransactions.lockAccountSequence(account, now);
     await repos.chainTransactions.saveAccountSequence(account, await this.submitter.sequenceOf(account), now);
+  }
+
+  private newRecord(
+    request: { call: ContractCall; meta: RequestMeta },
+    now: Date,
+    validUntil: Date,
+    fields: Pick<
+      ChainTransaction,
+      'creditLineId' | 'contractId' | 'walletAddress' | 'signer' | 'sourceAccount' | 'status' | 'envelopeXdr' | 'txHash' | 'sequence' | 'fee' | 'submitAttempts' | 'submittedAt'
+    >,
+  ): ChainTransaction {
+    return {
+      id: this.newId(),
+      action: request.call.action,
+      functionName: request.call.functionName,
+      arguments: request.call.readable,
+      validUntil,
+      resubmissions: 0,
+      error: null,
+      ledger: null,
+      requestedBy: actorName(request.meta),
+      requestId: request.meta.requestId ?? null,
+      createdAt: now,
+      updatedAt: now,
+      settledAt: null,
+      ...fields,
+    };
   }
 
   private afterSend(sent: Submitted): Pick<ChainTransaction, 'envelopeXdr' | 'txHash' | 'fee'> {
