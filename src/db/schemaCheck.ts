@@ -98,6 +98,11 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
     indexes: ['settlement_runs_started_idx'],
   },
   settlement_findings: { columns: ['id', 'run_id', 'kind', 'severity', 'provider_ref', 'repayment_id', 'expected', 'actual', 'created_at'], indexes: ['settlement_findings_run_idx'] },
+  chain_transactions: {
+    columns: ['id', 'credit_line_id', 'contract_id', 'wallet_address', 'action', 'function_name', 'arguments', 'signer', 'source_account', 'status', 'envelope_xdr', 'tx_hash', 'sequence', 'fee', 'valid_until', 'submit_attempts', 'resubmissions', 'error_code', 'error_name', 'error_message', 'ledger', 'requested_by', 'request_id', 'created_at', 'updated_at', 'submitted_at', 'settled_at'],
+    indexes: ['chain_transactions_hash_idx', 'chain_transactions_line_idx', 'chain_transactions_pending_idx'],
+  },
+  chain_accounts: { columns: ['public_key', 'sequence', 'updated_at'] },
   webhook_attempts: {
     columns: ['id', 'job_id', 'endpoint_id', 'status_code', 'error', 'latency_ms', 'created_at'],
     indexes: ['webhook_attempts_job_idx'],
