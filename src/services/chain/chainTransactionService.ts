@@ -3,14 +3,15 @@ import { FeeBumpTransaction, TransactionBuilder, type Keypair, type Transaction,
 import type { ChainTransaction, ChainTransactionError } from '../../domain/chainTransaction.js';
 import type { CreditLine } from '../../domain/creditLine.js';
 import { ConflictError, GatewayTimeoutError, NotFoundError, ServiceUnavailableError, UnprocessableError, ValidationError } from '../../domain/errors.js';
+import { mapConcurrently } from '../../lib/concurrency.js';
 import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
 import type { Logger } from '../../lib/logger.js';
 import type { InTransaction, Repositories, Store } from '../../repositories/repositories.js';
 import type { ContractCall } from '../../stellar/creditContractCalls.js';
-import { AccountNotFound, ContractRefusal, NetworkBusy, SubmissionRefused, type ContractSubmitter, type Submitted } from '../../stellar/contractSubmitter.js';
+import { AccountNotFound, ContractRefusal, NetworkBusy, SubmissionRefused, type ContractSubmitter, type Submitted, type TransactionOutcome } from '../../stellar/contractSubmitter.js';
 import { RpcError, RpcTimeoutError } from '../../stellar/sorobanRpc.js';
 import { actorName, auditRow } from '../audit.js';
-import { confirmSubmitted, decodeChainEvent, ingestChainEvents } from '../chainIngestion.js';
+import { confirmSubmitted, decodeChainEvent, ingestChainEvents, ProjectionFailure } from '../chainIngestion.js';
 import { creditLineKey, toChainLine, type ChainCreditLine } from '../reconciliationService.js';
 import type { RequestMeta } from '../creditLineService.js';
 import type { WalletOwnership } from '../walletOwnership.js';
@@ -41,6 +42,14 @@ export interface BorrowerRequest {
   call: ContractCall;
   meta: RequestMeta;
   alsoWithin?: InTransaction<ChainTransaction>;
+}
+
+/** getTransaction calls one tracker pass keeps in flight: enough to hide the round trip, few enough for any node. */
+const OUTCOME_REQUESTS_IN_FLIGHT = 8;
+
+interface Included {
+  tx: ChainTransaction;
+  outcome: Extract<TransactionOutcome, { status: 'success' }>;
 }
 
 interface TxCursor {
@@ -266,45 +275,83 @@ export class ChainTransactionService {
 
   /**
    * One pass of the tracker over pending transactions; returns how many reached an outcome (or were resubmitted).
-   * An RPC failure stops the pass and leaves everything pending: the next pass, in this process or another after a
-   * restart, asks again.
+   * Outcomes are asked a few at a time, and every transaction found in a ledger is confirmed in one database
+   * transaction. An RPC failure stops the pass and leaves everything pending: the next pass, in this process or
+   * another after a restart, asks again.
    */
   async track(limit = 50): Promise<number> {
     const pending = await this.store.repos.chainTransactions.listPending(limit);
+    const outcomes = await mapConcurrently(pending, OUTCOME_REQUESTS_IN_FLIGHT, (tx) => this.submitter.outcome(tx.txHash));
+    const included: Included[] = [];
     let settled = 0;
-    for (const tx of pending) {
-      const outcome = await this.submitter.outcome(tx.txHash);
-      if (outcome.status === 'not_found') {
+    for (const [index, tx] of pending.entries()) {
+      const outcome = outcomes[index]!;
+      if (outcome.status === 'success') {
+        included.push({ tx, outcome });
+      } else if (outcome.status === 'failed') {
+        await this.recordFailure(tx, outcome);
+        settled++;
+      } else if (outcome.latestLedgerCloseTime.getTime() > tx.validUntil.getTime()) {
         // Only a ledger closed after the time bounds proves the transaction can no longer be included.
-        if (outcome.latestLedgerCloseTime.getTime() <= tx.validUntil.getTime()) continue;
         await this.expire(tx.id);
         settled++;
-        continue;
       }
-      await this.store.transaction(async (repos) => {
-        const now = this.clock();
-        await repos.chain.lockCursor(this.settings.cursorName, now);
-        const current = await repos.chainTransactions.findByIdForUpdate(tx.id);
-        if (current?.status !== 'pending') return; // the indexer saw its events first and confirmed it
-        if (outcome.status === 'success') {
-          const decoded = outcome.events.map((event) => decodeChainEvent(event, now));
-          const events = new Map(decoded.flatMap((d) => (d.event ? [[d.record.eventId, d.event] as const] : [])));
-          await ingestChainEvents(repos, decoded.map((d) => d.record), events, { logger: this.logger, clock: this.clock });
-          // A call that emitted no events (closing a closed line) is confirmed here.
-          await confirmSubmitted(repos, [{ txHash: tx.txHash, ledger: outcome.ledger }], now);
-          return;
-        }
-        const error: ChainTransactionError = outcome.failure
-          ? { code: 'contract', name: outcome.failure.name, message: `${tx.functionName} failed on chain: ${outcome.failure.name}` }
-          : { code: outcome.resultCode, name: null, message: `${tx.functionName} failed on chain (${outcome.resultCode})` };
-        const failed: ChainTransaction = { ...current, status: 'failed', error, ledger: outcome.ledger, updatedAt: now, settledAt: now };
-        await repos.chainTransactions.update(failed);
-        await this.recordEvent(repos, 'chain_transaction.failed', failed, now);
-        if (tx.signer === 'operator') await this.resyncSequence(repos, tx.sourceAccount, now);
-      });
-      settled++;
     }
-    return settled;
+    return settled + (await this.confirmIncluded(included));
+  }
+
+  /**
+   * Applies the events of transactions found in a ledger and confirms them, all in one database transaction. When
+   * one transaction's events cannot be applied, the others are confirmed one by one so it holds up none of them;
+   * it stays pending (the indexer, reading the same events, parks what keeps failing for reconciliation).
+   */
+  private async confirmIncluded(included: Included[]): Promise<number> {
+    if (included.length === 0) return 0;
+    try {
+      await this.confirm(included);
+      return included.length;
+    } catch (error) {
+      if (!(error instanceof ProjectionFailure) || included.length === 1) throw error;
+    }
+    let confirmed = 0;
+    for (const one of included) {
+      try {
+        await this.confirm([one]);
+        confirmed++;
+      } catch (error) {
+        if (!(error instanceof ProjectionFailure)) throw error;
+        this.logger.warn({ chainTransactionId: one.tx.id, eventId: error.eventId }, 'events of an included chain transaction could not be applied; left pending');
+      }
+    }
+    return confirmed;
+  }
+
+  private async confirm(included: Included[]): Promise<void> {
+    await this.store.transaction(async (repos) => {
+      const now = this.clock();
+      // Under the indexer's cursor lock, events the indexer already applied are recognised by id and skipped.
+      await repos.chain.lockCursor(this.settings.cursorName, now);
+      const decoded = included.flatMap(({ outcome }) => outcome.events.map((event) => decodeChainEvent(event, now)));
+      const events = new Map(decoded.flatMap((d) => (d.event ? [[d.record.eventId, d.event] as const] : [])));
+      await ingestChainEvents(repos, decoded.map((d) => d.record), events, { logger: this.logger, clock: this.clock });
+      // A call that emitted no events (closing a closed line) is confirmed here; one already confirmed is left as it is.
+      await confirmSubmitted(repos, included.map(({ tx, outcome }) => ({ txHash: tx.txHash, ledger: outcome.ledger })), now);
+    });
+  }
+
+  private async recordFailure(tx: ChainTransaction, outcome: Extract<TransactionOutcome, { status: 'failed' }>): Promise<void> {
+    await this.store.transaction(async (repos) => {
+      const now = this.clock();
+      const current = await repos.chainTransactions.findByIdForUpdate(tx.id);
+      if (current?.status !== 'pending') return;
+      const error: ChainTransactionError = outcome.failure
+        ? { code: 'contract', name: outcome.failure.name, message: `${tx.functionName} failed on chain: ${outcome.failure.name}` }
+        : { code: outcome.resultCode, name: null, message: `${tx.functionName} failed on chain (${outcome.resultCode})` };
+      const failed: ChainTransaction = { ...current, status: 'failed', error, ledger: outcome.ledger, updatedAt: now, settledAt: now };
+      await repos.chainTransactions.update(failed);
+      await this.recordEvent(repos, 'chain_transaction.failed', failed, now);
+      if (tx.signer === 'operator') await this.resyncSequence(repos, tx.sourceAccount, now);
+    });
   }
 
   /**
