@@ -32,7 +32,18 @@ export function createPostgresDb(url: string, options: { poolMax?: number; appli
     exec: async (sql) => void (await pool.query(sql)),
     async transaction(work) {
       const client = await pool.connect();
-      const tx: Queryable = { query: (sql, params) => run(client, sql, params), exec: async (sql) => void (await client.query(sql)) };
+      // One client runs one query at a time, and pg stops queueing a second one for us (deprecated in pg 8); the
+      // transaction's queries are queued here, so a caller may read several things at once inside a transaction.
+      let last: Promise<unknown> = Promise.resolve();
+      const inTurn = <T>(next: () => Promise<T>): Promise<T> => {
+        const result = last.then(next, next);
+        last = result.catch(() => undefined);
+        return result;
+      };
+      const tx: Queryable = {
+        query: (sql, params) => inTurn(() => run(client, sql, params)),
+        exec: (sql) => inTurn(async () => void (await client.query(sql))),
+      };
       try {
         await client.query('BEGIN');
         const result = await work(tx);
