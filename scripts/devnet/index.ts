@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -99,6 +100,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   const dispatch = createRpcDispatcher(core);
   // Aborted on stop(), so requests held by the timeout fault do not keep the process alive.
   const stopping = new AbortController();
+  // Every request delayed by a latency fault waits on this signal, and many may be in flight at once.
+  setMaxListeners(0, stopping.signal);
 
   let baseUrl = '';
   const info = () => ({
