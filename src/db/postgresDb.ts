@@ -33,24 +33,23 @@ export function createPostgresDb(url: string, options: { poolMax?: number; appli
     async transaction(work) {
       const client = await pool.connect();
       // One client runs one query at a time, and pg stops queueing a second one for us (deprecated in pg 8); the
-      // transaction's queries are queued here, so a caller may read several things at once inside a transaction.
+      // transaction's statements are queued here, so a caller may read several things at once inside a transaction,
+      // and COMMIT or ROLLBACK waits for whatever the work issued and did not wait for.
       let last: Promise<unknown> = Promise.resolve();
       const inTurn = <T>(next: () => Promise<T>): Promise<T> => {
         const result = last.then(next, next);
         last = result.catch(() => undefined);
         return result;
       };
-      const tx: Queryable = {
-        query: (sql, params) => inTurn(() => run(client, sql, params)),
-        exec: (sql) => inTurn(async () => void (await client.query(sql))),
-      };
+      const statement = (sql: string) => inTurn(async () => void (await client.query(sql)));
+      const tx: Queryable = { query: (sql, params) => inTurn(() => run(client, sql, params)), exec: statement };
       try {
-        await client.query('BEGIN');
+        await statement('BEGIN');
         const result = await work(tx);
-        await client.query('COMMIT');
+        await statement('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await statement('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
         client.release();
