@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { xdr } from '@stellar/stellar-sdk';
 import type { Logger } from '../lib/logger.js';
 import type { ChainEventRecord, ChainEventStatus, Repositories } from '../repositories/repositories.js';
-import { decodeCreditEvent, DecodeError, toJsonSafe, type CreditEvent } from '../stellar/creditEvents.js';
+import { decodeCreditEvent, DecodeError, toJsonSafe, type CreditEvent, type RawChainEvent } from '../stellar/creditEvents.js';
 import { FlushFailure, PageProjection, type ProjectionOutcome } from './chainProjection.js';
 
 /**
@@ -12,16 +11,6 @@ import { FlushFailure, PageProjection, type ProjectionOutcome } from './chainPro
  */
 
 export const RECONCILIATION_QUEUE = 'reconciliation';
-
-export interface RawChainEvent {
-  id: string;
-  contractId: string;
-  ledger: number;
-  ledgerClosedAt: Date;
-  txHash: string;
-  topic: xdr.ScVal[];
-  value: xdr.ScVal;
-}
 
 export interface DecodedChainEvent {
   record: ChainEventRecord;

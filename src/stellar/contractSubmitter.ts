@@ -1,5 +1,6 @@
 import { Account, Contract, FeeBumpTransaction, Keypair, rpc, StrKey, Transaction, TransactionBuilder, xdr } from '@stellar/stellar-sdk';
 import { contractFailureFromDiagnostics, contractFailureFromText, type ContractFailure } from './contractErrors.js';
+import type { RawChainEvent } from './creditEvents.js';
 import type { SorobanRpcClient } from './sorobanRpc.js';
 
 /**
@@ -52,19 +53,8 @@ export interface SubmitterSettings {
   retryDelayMs: number;
 }
 
-export interface InvocationEvent {
-  /** The id getEvents gives the same event: TOID (ledger, application order, operation) and index. */
-  id: string;
-  contractId: string;
-  ledger: number;
-  ledgerClosedAt: Date;
-  txHash: string;
-  topic: xdr.ScVal[];
-  value: xdr.ScVal;
-}
-
 export type TransactionOutcome =
-  | { status: 'success'; ledger: number; events: InvocationEvent[] }
+  | { status: 'success'; ledger: number; events: RawChainEvent[] }
   | { status: 'failed'; ledger: number; resultCode: string; failure: ContractFailure | null }
   | { status: 'not_found'; latestLedgerCloseTime: Date };
 

@@ -8,6 +8,18 @@ import { scValToNative, xdr } from '@stellar/stellar-sdk';
  */
 
 /** The contract's CreditStatus, an integer enum on the wire. */
+/** A contract event as the chain reports it, from getEvents (the indexer) or a transaction's result (the tracker). */
+export interface RawChainEvent {
+  /** getEvents' id: a TOID (ledger, application order, operation) and the event's index; a transaction's result yields the same. */
+  id: string;
+  contractId: string;
+  ledger: number;
+  ledgerClosedAt: Date;
+  txHash: string;
+  topic: xdr.ScVal[];
+  value: xdr.ScVal;
+}
+
 export const CHAIN_STATUS = ['active', 'suspended', 'defaulted', 'closed', 'restricted'] as const;
 export type ChainStatus = (typeof CHAIN_STATUS)[number];
 
