@@ -237,7 +237,7 @@ export class RepaymentService {
       const line = await this.store.repos.creditLines.findById(repayment.creditLineId);
       const currencyMatches = event.currency.toLowerCase() === repayment.currency;
       if (event.kind === 'succeeded') {
-        if (repayment.status !== 'pending') {
+        if (!awaitsMoney(repayment)) {
           await this.store.transaction((repos) => claim(repos, 'ignored', repayment.id));
           return done('ignored', repayment.id);
         }
@@ -258,9 +258,9 @@ export class RepaymentService {
     const amount = repayment.provider === 'anchor' ? amountMinor : toLineUnits(amountMinor, repayment.currency, repayment.fxRate1e14);
     await this.creditLines.applyProviderRepayment(repayment.creditLineId, amount, { source: repayment.provider, repaymentId: repayment.id }, SYSTEM, async (repos, { applied }) => {
       const fresh = (await repos.repayments.findByProviderRefForUpdate(repayment.provider, repayment.providerRef))!;
-      if (fresh.status !== 'pending') throw new DuplicateEvent(); // another event applied it meanwhile
+      if (!awaitsMoney(fresh)) throw new DuplicateEvent(); // another event applied it meanwhile
       await claim(repos, 'applied', repayment.id);
-      await repos.repayments.update({ ...fresh, status: 'succeeded', amount, appliedAmount: applied, creditedAmount: amount - applied, updatedAt: now });
+      await repos.repayments.update({ ...fresh, status: 'succeeded', failureReason: null, amount, appliedAmount: applied, creditedAmount: amount - applied, updatedAt: now });
     });
     return done('applied', repayment.id);
   }
@@ -269,7 +269,7 @@ export class RepaymentService {
     await this.store.transaction(async (repos) => {
       await claim(repos, 'failed', repayment.id);
       const fresh = (await repos.repayments.findByProviderRefForUpdate(repayment.provider, repayment.providerRef))!;
-      if (fresh.status !== 'pending') return; // a late failure notice for a payment that succeeded changes nothing
+      if (!awaitsMoney(fresh)) return; // a late failure notice for a payment that succeeded changes nothing
       await repos.repayments.update({ ...fresh, status: 'failed', failureReason: reason, updatedAt: now });
       await repos.events.append(this.event('repayment.failed', repayment, { reason }, now));
     });
@@ -338,6 +338,13 @@ export class RepaymentService {
     };
   }
 }
+
+/**
+ * Whether a success notice still has money to apply. A declined attempt leaves the provider's payment open (Stripe
+ * takes the PaymentIntent back to requires_payment_method), so the customer may pay it with another card: a failed
+ * repayment is applied when that success arrives.
+ */
+const awaitsMoney = (repayment: Repayment): boolean => repayment.status === 'pending' || repayment.status === 'failed';
 
 type Claim = (repos: Repositories, outcome: WebhookOutcome['outcome'], repaymentId: string | null) => Promise<void>;
 type Done = (outcome: WebhookOutcome['outcome'], repaymentId: string | null) => WebhookOutcome;

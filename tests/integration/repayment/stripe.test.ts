@@ -105,6 +105,26 @@ describe.each(STORAGE_KINDS)('fiat repayments through the payment provider on %s
     expect(await repayment(paid.repayment.id)).toMatchObject({ status: 'succeeded', reversedAmount: '30.0000000' });
   });
 
+  it('applies a payment that succeeds after a declined attempt on the same PaymentIntent, once; a late decline notice changes nothing', async () => {
+    const lineId = await lineOwing('300');
+    const started = await initiate(lineId, '120.00');
+    const ref = started.repayment.providerRef;
+    const declined = fake.control.signedDelivery(fake.control.fail(ref, 'Your card was declined.'));
+    expect((await deliver(declined)).body.data.outcome).toBe('failed');
+    expect(await repayment(started.repayment.id)).toMatchObject({ status: 'failed' });
+
+    // The customer retries with another card: Stripe moves the same intent on to succeeded.
+    const retried = fake.control.signedDelivery(fake.control.succeed(ref));
+    const answers = await Promise.all([deliver(retried), deliver(retried), deliver(declined)]);
+    expect(answers.map((a) => a.body.data.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    expect(await utilized(lineId)).toBe('180.0000000');
+    expect(await repayment(started.repayment.id)).toMatchObject({ status: 'succeeded', appliedAmount: '120.0000000', failureReason: null });
+    const events = (await t.container.store.repos.events.listByAggregate('repayment', started.repayment.id)).map((e) => e.type);
+    expect(events).toEqual(['repayment.failed']);
+    const repays = (await t.container.store.repos.events.listByAggregate('credit_line', lineId)).filter((e) => e.type === 'credit_line.repaid');
+    expect(repays).toHaveLength(1);
+  });
+
   it('holds an over-payment as credit balance, converts other currencies at the recorded rate, and parks a payment for a closed line', async () => {
     const lineId = await lineOwing('40');
     const over = await initiate(lineId, '100.00');
