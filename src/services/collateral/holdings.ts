@@ -1,4 +1,4 @@
-import type { Holding } from '../../domain/collateral/health.js';
+import { accountHealth, type AccountHealth, type Holding } from '../../domain/collateral/health.js';
 import type { AssetParamsVersion, CollateralAsset, CollateralPosition, PriceObservation, VolatilityObservation } from '../../domain/collateral/records.js';
 import { accruedYield } from '../../domain/collateral/yieldCushion.js';
 import { ServiceUnavailableError } from '../../domain/errors.js';
@@ -93,4 +93,19 @@ export function debtNow(account: Pick<CollateralAccount, 'debt' | 'interestRateB
   if (!account.lastAccrualAt || account.interestRateBps === null) return account.debt;
   const seconds = BigInt(Math.max(0, Math.floor((now.getTime() - account.lastAccrualAt.getTime()) / 1000)));
   return account.debt + interestFor(account.debt, account.interestRateBps, seconds);
+}
+
+/**
+ * A wallet's collateral account valued at the latest prices, interest and yield accrued to `now`: what an assessment
+ * shows and what the risk model scores. `priority` picks the primary asset (the stop-loss settings' order).
+ */
+export async function accountHealthNow(
+  repos: Pick<Repositories, 'collateralPositions' | 'collateralAssets'>,
+  walletAddress: string,
+  now: Date,
+  priority?: readonly string[],
+): Promise<{ account: CollateralAccount; market: MarketSnapshot; health: AccountHealth }> {
+  const account = (await repos.collateralPositions.accounts([walletAddress])).get(walletAddress)!;
+  const market = await loadMarket(repos, account.positions.map((p) => p.assetCode));
+  return { account, market, health: accountHealth(toHoldings(market, account.positions, now), debtNow(account, now), priority) };
 }

@@ -11,7 +11,7 @@ import { actorName, auditRow } from '../audit.js';
 import { maskAddress } from '../../domain/stellarAddress.js';
 import type { RequestMeta } from '../creditLineService.js';
 import { WalletOwnership } from '../walletOwnership.js';
-import { assertFresh, debtNow, loadMarket, paramsVersionsOf, stalePrices, toHoldings, withYieldTo, type MarketSnapshot, type StalePrice } from './holdings.js';
+import { accountHealthNow, assertFresh, debtNow, loadMarket, paramsVersionsOf, stalePrices, toHoldings, withYieldTo, type MarketSnapshot, type StalePrice } from './holdings.js';
 import { RISK_MONITOR_QUEUE } from './priceService.js';
 
 export interface RiskEngineOptions {
@@ -70,11 +70,8 @@ export class RiskEngine {
     await this.ownership.assertCanRead(this.store.repos.walletAuth, meta.wallet, walletAddress);
     const repos = this.store.repos;
     const now = this.clock();
-    const account = (await repos.collateralPositions.accounts([walletAddress])).get(walletAddress)!;
-    const codes = account.positions.map((p) => p.assetCode);
-    const market = await loadMarket(repos, codes);
     const [stopLoss, pendingExecution] = await Promise.all([repos.riskExecutions.getStopLoss(walletAddress), repos.riskExecutions.findPending(walletAddress)]);
-    const health = accountHealth(toHoldings(market, account.positions, now), debtNow(account, now), stopLoss?.assetPriority);
+    const { account, market, health } = await accountHealthNow(repos, walletAddress, now, stopLoss?.assetPriority);
     return {
       walletAddress,
       health,

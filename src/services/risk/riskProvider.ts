@@ -1,4 +1,5 @@
 import { summariseCreditHistory, type CreditHistory } from '../../domain/risk/creditHistory.js';
+import { accountHealthNow } from '../collateral/holdings.js';
 import { scoreSignals, type RiskModel, type SignalContribution } from '../../domain/risk/model.js';
 import { signalValues, type ChainActivity } from '../../domain/risk/signals.js';
 import { formatAmount } from '../../domain/money.js';
@@ -52,7 +53,7 @@ export class SignalsRiskProvider implements RiskProvider {
   constructor(
     private readonly model: RiskModel,
     private readonly chain: ChainActivitySource,
-    private readonly repos: Pick<Repositories, 'creditHistory'>,
+    private readonly repos: Pick<Repositories, 'creditHistory' | 'collateralPositions' | 'collateralAssets'>,
     signalCacheMs: number,
   ) {
     this.cache = new TtlCache(signalCacheMs, 10_000);
@@ -74,6 +75,12 @@ export class SignalsRiskProvider implements RiskProvider {
 
   private async history(walletAddress: string, now: Date): Promise<CreditHistory> {
     const { lines, defaults, liquidations } = await this.repos.creditHistory.forWallet(walletAddress);
-    return summariseCreditHistory(lines, { defaults, liquidations }, now);
+    return { ...summariseCreditHistory(lines, { defaults, liquidations }, now), collateralHealthFactorBps: await this.collateralHealth(walletAddress, now) };
+  }
+
+  /** The health factor of the wallet's collateral at the latest prices; null without collateral or without debt. */
+  private async collateralHealth(walletAddress: string, now: Date): Promise<number | null> {
+    const { account, health } = await accountHealthNow(this.repos, walletAddress, now);
+    return account.positions.some((p) => p.quantity > 0n) ? health.healthFactorBps : null;
   }
 }

@@ -114,6 +114,32 @@ describe('risk signals from Horizon (devnet)', () => {
       expect(opened.body.error.code).toBe('credit_declined');
     });
 
+    it('penalises collateral close to its liquidation threshold, from the card line and the latest price', async () => {
+      now = T0;
+      const wallet = Keypair.random().publicKey();
+      seedSeasoned(devnet, wallet, now);
+      const asset = `C${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
+      const created = await request(t.app).post('/api/collateral/assets').set(admin).send({ code: asset, decimals: 7, priceSource: { kind: 'manual' }, params: { kBps: 0 } });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect((await request(t.app).post(`/api/collateral/assets/${asset}/prices`).set(admin).send({ price: '0.12' })).status).toBe(201);
+      const collateralSignal = async () => (await evaluate(wallet, true)).signals.find((s) => s.name === 'collateralHealthFactor')!;
+      expect(await collateralSignal()).toMatchObject({ value: null, points: 0 });
+
+      expect((await request(t.app).post('/api/collateral/deposit').set(client).send({ walletAddress: wallet, asset, amount: '10000' })).status).toBe(200);
+      const issued = await request(t.app).post('/api/credit/issue').set(client).send({ walletAddress: wallet });
+      expect(issued.status, JSON.stringify(issued.body)).toBe(201);
+      const lineId = issued.body.data.creditLine.id as string;
+      expect(await collateralSignal()).toMatchObject({ value: null, points: 0 }); // collateral without debt is not at risk
+
+      // $1,200 of collateral at a liquidation threshold of 85 %: $600 owed is a health factor of 1.7, $900 of 1.1333
+      expect((await request(t.app).post(`/api/credit/lines/${lineId}/draw`).set(client).send({ amount: '600' })).status).toBe(200);
+      expect(await collateralSignal()).toMatchObject({ value: 1.7, points: 0 });
+      expect((await request(t.app).post(`/api/credit/lines/${lineId}/draw`).set(client).send({ amount: '300' })).status).toBe(200);
+      const close = await collateralSignal();
+      expect(close.value).toBeCloseTo(1.1333, 4);
+      expect(close.points).toBeLessThan(-10);
+    });
+
     it('gives two wallets with the same behaviour the same score, whatever their addresses', async () => {
       now = T0;
       const [a, b] = [Keypair.random().publicKey(), Keypair.random().publicKey()];
