@@ -21,6 +21,7 @@ export interface StalePrice {
 
 export async function loadMarket(repos: Pick<Repositories, 'collateralAssets'>, codes: string[]): Promise<MarketSnapshot> {
   const unique = [...new Set(codes)];
+  if (unique.length === 0) return { assets: new Map(), params: new Map(), prices: new Map(), volatility: new Map() };
   const repo = repos.collateralAssets;
   const [assets, params, prices, volatility] = await Promise.all([
     Promise.all(unique.map((code) => repo.findAsset(code))),
