@@ -93,6 +93,7 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
     indexes: ['repayments_line_idx', 'repayments_settled_idx'],
   },
   provider_events: { columns: ['provider', 'event_id', 'type', 'outcome', 'repayment_id', 'payload', 'received_at'] },
+  provider_deliveries: { columns: ['provider', 'delivery_id', 'received_at'], indexes: ['provider_deliveries_received_at'] },
   settlement_runs: {
     columns: ['id', 'window_from', 'window_to', 'status', 'charges_checked', 'payouts_checked', 'finding_count', 'error', 'started_at', 'finished_at'],
     indexes: ['settlement_runs_started_idx'],

@@ -25,6 +25,13 @@ export type PaymentEvent =
   | { kind: 'reversed'; eventId: string; type: string; providerRef: string; cause: 'refund' | 'dispute'; amountMinor: bigint; currency: string }
   | { kind: 'ignored'; eventId: string; type: string };
 
+/** A webhook request whose signature checked out: the event, and what identifies this signed request. */
+export interface VerifiedDelivery {
+  event: PaymentEvent;
+  /** A digest of exactly what was signed: the same for a replayed request, new for each delivery the provider makes. */
+  deliveryId: string;
+}
+
 export interface ProviderCharge {
   chargeId: string;
   providerRef: string | null;
@@ -48,8 +55,10 @@ export class WebhookSignatureError extends Error {
 export interface PaymentProvider {
   readonly name: 'stripe';
   createPayment(request: PaymentRequest): Promise<CreatedPayment>;
+  /** How old a signature may be; a signed request is remembered this long so that its replay is refused. */
+  readonly signatureToleranceSeconds: number;
   /** Verifies the signature (and its age) over the raw body and reads the event; throws WebhookSignatureError. */
-  parseWebhook(rawBody: Buffer, signature: string | undefined, now: Date): PaymentEvent;
+  parseWebhook(rawBody: Buffer, signature: string | undefined, now: Date): VerifiedDelivery;
   /** Succeeded charges created in [from, to). */
   listCharges(from: Date, to: Date): Promise<ProviderCharge[]>;
   /** Payouts created in [from, to). */

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import { BadGatewayError, GatewayTimeoutError } from '../domain/errors.js';
-import { WebhookSignatureError, type CreatedPayment, type PaymentEvent, type PaymentProvider, type PaymentRequest, type ProviderCharge, type ProviderPayout } from './paymentProvider.js';
+import { WebhookSignatureError, type CreatedPayment, type PaymentEvent, type PaymentProvider, type PaymentRequest, type ProviderCharge, type ProviderPayout, type VerifiedDelivery } from './paymentProvider.js';
 
 export interface StripeSettings {
   apiKey: string;
@@ -16,6 +17,7 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
 /** PaymentIntents through the official SDK; webhooks verified with the SDK over the raw body. */
 export class StripePaymentProvider implements PaymentProvider {
   readonly name = 'stripe';
+  readonly signatureToleranceSeconds = SIGNATURE_TOLERANCE_SECONDS;
   private readonly stripe: Stripe;
 
   constructor(private readonly settings: StripeSettings) {
@@ -44,7 +46,7 @@ export class StripePaymentProvider implements PaymentProvider {
     return { providerRef: intent.id, clientSecret: intent.client_secret };
   }
 
-  parseWebhook(rawBody: Buffer, signature: string | undefined, now: Date): PaymentEvent {
+  parseWebhook(rawBody: Buffer, signature: string | undefined, now: Date): VerifiedDelivery {
     if (!signature) throw new WebhookSignatureError('the Stripe-Signature header is missing');
     let event: Stripe.Event;
     try {
@@ -52,6 +54,14 @@ export class StripePaymentProvider implements PaymentProvider {
     } catch (error) {
       throw new WebhookSignatureError((error as Error).message);
     }
+    // What the verified signature covers is `${t}.${body}` (the SDK reads the last t= of the header, as here), so a
+    // replay repeats it however its header is rearranged, and each of Stripe's own deliveries, signed anew, differs.
+    const timestamp = signature.split(',').reduce((t, item) => (item.startsWith('t=') ? item.slice(2) : t), '');
+    const deliveryId = createHash('sha256').update(`${parseInt(timestamp, 10)}.`).update(rawBody).digest('hex');
+    return { event: this.toPaymentEvent(event), deliveryId };
+  }
+
+  private toPaymentEvent(event: Stripe.Event): PaymentEvent {
     const base = { eventId: event.id, type: event.type };
     switch (event.type) {
       case 'payment_intent.succeeded': {

@@ -488,6 +488,11 @@ export interface RepaymentRepository {
   listByLine(creditLineId: string, page: Page<{ createdAt: Date; id: string }>): Promise<Repayment[]>;
   /** Succeeded (or since refunded) repayments of a provider last changed in [from, to): the settlement check's ledger side. */
   listSettled(provider: ProviderName, from: Date, to: Date): Promise<Repayment[]>;
+  /**
+   * Claims one signed webhook request: true the first time, false when the same signed request was received before
+   * (a replay). Requests received before `forgetBefore` are forgotten (their signatures are too old to pass anyway).
+   */
+  claimDelivery(provider: ProviderName, deliveryId: string, receivedAt: Date, forgetBefore: Date): Promise<boolean>;
   /** Claims a provider event: true the first time, false for a duplicate delivery. */
   claimEvent(event: ProviderEvent & { payload: Record<string, unknown> }): Promise<boolean>;
   insertRun(run: SettlementRun): Promise<void>;

@@ -1987,6 +1987,22 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
         expect(await repayments().claimEvent(makeProviderEvent({ payload: {} }))).toBe(true);
       });
 
+      it('claimDelivery is true once per signed request until it is forgotten, and forgets only what is older than asked', async () => {
+        expect(await repayments().claimDelivery('stripe', 'sig-a', minutes(0), minutes(-10))).toBe(true);
+        expect(await repayments().claimDelivery('stripe', 'sig-a', minutes(1), minutes(-9))).toBe(false);
+        expect(await repayments().claimDelivery('anchor', 'sig-a', minutes(1), minutes(-9))).toBe(true);
+        expect(await repayments().claimDelivery('stripe', 'sig-b', minutes(2), minutes(-8))).toBe(true);
+        // received at 0 and 2: forgetting before 1 lets sig-a be claimed again, not sig-b
+        expect(await repayments().claimDelivery('stripe', 'sig-c', minutes(11), minutes(1))).toBe(true);
+        expect(await repayments().claimDelivery('stripe', 'sig-a', minutes(11), minutes(1))).toBe(true);
+        expect(await repayments().claimDelivery('stripe', 'sig-b', minutes(11), minutes(1))).toBe(false);
+      });
+
+      it('concurrent claims of one signed request: exactly one wins', async () => {
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.transaction((repos) => repos.repayments.claimDelivery('stripe', 'sig-race', minutes(0), minutes(-10)))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
       it('a claim inside a unit of work that throws is undone: the event can be claimed again', async () => {
         const event = makeProviderEvent();
         await expect(

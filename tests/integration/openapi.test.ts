@@ -2868,8 +2868,10 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
       expect(timedOut.body.error).toMatchObject({ code: 'payment_provider_timeout', details: null });
 
       // --- the provider's webhook applies a succeeded payment once, however often and concurrently it arrives ------------
-      const succeeded = paid(card.providerRef);
-      const answers = await Promise.all([deliver(succeeded), deliver(succeeded), deliver(succeeded)]);
+      // Stripe signs each delivery anew: three deliveries of one event, each with its own timestamp, at once.
+      const succeededEvent = fake.control.succeed(card.providerRef);
+      const signedAt = Math.floor(Date.now() / 1000);
+      const answers = await Promise.all([0, 1, 2].map((i) => deliver(fake.control.signedDelivery(succeededEvent, { timestamp: signedAt - i }))));
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
       expect(answers.map((a) => a.body.data.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
       expect(answers.find((a) => a.body.data.outcome === 'applied')!.body.data).toEqual({
@@ -2940,6 +2942,9 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
       }
       expect((await call('post', PROVIDER_WEBHOOK, {}, (r) => r.set('content-type', 'application/json').send(good.payload))).status).toBe(400);
       expect((await deliver(good, (r) => r.set('content-type', 'text/plain'))).status).toBe(200); // the signature is over bytes, whatever the type
+      const replayedDelivery = await deliver(good);
+      expect(replayedDelivery.status).toBe(400);
+      expect(replayedDelivery.body.error).toMatchObject({ code: 'validation_failed', details: [{ field: 'Stripe-Signature', rule: 'not_replayed' }] });
       expect((await call('post', PROVIDER_WEBHOOK, {}, (r) => r.set(good.headers).send(TOO_BIG))).status).toBe(413);
       expect((await deliver(good, (r) => r.set('content-encoding', 'x-unknown'))).status).toBe(415);
       expect(await repaymentOf(yen.id)).toMatchObject({ status: 'succeeded', appliedAmount: '10.0500000' });

@@ -71,6 +71,7 @@ interface State {
   notices: Set<string>;
   repayments: Map<string, Repayment>;
   providerEvents: Set<string>;
+  providerDeliveries: Map<string, Date>;
   settlementRuns: Map<string, SettlementRun>;
   settlementFindings: SettlementFinding[];
   /** By code. */
@@ -112,6 +113,7 @@ const emptyState = (): State => ({
   notices: new Set(),
   repayments: new Map(),
   providerEvents: new Set(),
+  providerDeliveries: new Map(),
   settlementRuns: new Map(),
   settlementFindings: [],
   collateralAssets: new Map(),
@@ -559,6 +561,14 @@ function repositoriesOver(current: () => State): Repositories {
         ),
       listSettled: async (provider, from, to) =>
         structuredClone([...current().repayments.values()].filter((r) => r.provider === provider && (r.status === 'succeeded' || r.status === 'refunded') && r.updatedAt >= from && r.updatedAt < to)),
+      async claimDelivery(provider, deliveryId, receivedAt, forgetBefore) {
+        const deliveries = current().providerDeliveries;
+        for (const [key, at] of deliveries) if (at < forgetBefore) deliveries.delete(key);
+        const key = `${provider}|${deliveryId}`;
+        if (deliveries.has(key)) return false;
+        deliveries.set(key, receivedAt);
+        return true;
+      },
       async claimEvent(event) {
         const key = `${event.provider}|${event.eventId}`;
         if (current().providerEvents.has(key)) return false;

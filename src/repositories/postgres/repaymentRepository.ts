@@ -147,6 +147,15 @@ export class PostgresRepaymentRepository implements RepaymentRepository {
     return rows.map(toRepayment);
   }
 
+  async claimDelivery(provider: ProviderName, deliveryId: string, receivedAt: Date, forgetBefore: Date): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `WITH forgotten AS (DELETE FROM provider_deliveries WHERE received_at < $4)
+       INSERT INTO provider_deliveries (provider, delivery_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      [provider, deliveryId, receivedAt, forgetBefore],
+    );
+    return rowCount === 1;
+  }
+
   async claimEvent(e: ProviderEvent & { payload: Record<string, unknown> }): Promise<boolean> {
     const { rowCount } = await this.db.query(
       `INSERT INTO provider_events (provider, event_id, type, outcome, repayment_id, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -6,7 +6,7 @@ import type { ProviderName, Repayment } from '../../domain/repayment/records.js'
 import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
 import type { Logger } from '../../lib/logger.js';
 import type { DomainEvent, InTransaction, Repositories, Store } from '../../repositories/repositories.js';
-import { WebhookSignatureError, type PaymentEvent, type PaymentProvider } from '../../payments/paymentProvider.js';
+import { WebhookSignatureError, type PaymentEvent, type PaymentProvider, type VerifiedDelivery } from '../../payments/paymentProvider.js';
 import type { CreditLineService, RequestMeta } from '../creditLineService.js';
 import { WalletOwnership } from '../walletOwnership.js';
 
@@ -184,16 +184,26 @@ export class RepaymentService {
   /** The provider's webhook: verified over the raw body, then processed exactly once. */
   async handleWebhook(rawBody: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
     if (!this.provider) throw new ServiceUnavailableError('payment_provider_not_configured', 'Card repayments are not configured here');
-    let event: PaymentEvent;
+    const now = this.clock();
+    let delivery: VerifiedDelivery;
     try {
-      event = this.provider.parseWebhook(rawBody, signature, this.clock());
+      delivery = this.provider.parseWebhook(rawBody, signature, now);
     } catch (error) {
       if (!(error instanceof WebhookSignatureError)) throw error;
       this.options.metrics?.webhookRejected('signature');
       throw new ValidationError([{ field: 'Stripe-Signature', rule: 'valid_signature', message: error.message }], 'The webhook signature is missing, invalid or too old');
     }
+    // Twice the tolerance: a request is remembered for as long as its signature could still pass, with margin for clocks.
+    const forgetBefore = new Date(now.getTime() - 2 * this.provider.signatureToleranceSeconds * 1000);
+    if (!(await this.store.repos.repayments.claimDelivery('stripe', delivery.deliveryId, now, forgetBefore))) {
+      this.options.metrics?.webhookRejected('replay');
+      throw new ValidationError(
+        [{ field: 'Stripe-Signature', rule: 'not_replayed', message: 'this signed request was received before; the provider signs each delivery anew' }],
+        'The webhook request is a replay of one received before',
+      );
+    }
     const payload = JSON.parse(rawBody.toString('utf8')) as Record<string, unknown>;
-    const outcome = await this.process(event, payload, 'stripe');
+    const outcome = await this.process(delivery.event, payload, 'stripe');
     this.options.metrics?.webhookProcessed(outcome.outcome);
     return outcome;
   }

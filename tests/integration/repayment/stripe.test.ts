@@ -41,6 +41,7 @@ describe.each(STORAGE_KINDS)('fiat repayments through the payment provider on %s
   const deliver = (delivery: Delivery) => request(t.app).post('/api/repayment/webhook').set(delivery.headers).send(delivery.payload);
   const utilized = async (lineId: string) => (await request(t.app).get(`/api/credit/lines/${lineId}`).set(client)).body.data.utilized as string;
   const repayment = async (id: string) => (await request(t.app).get(`/api/repayment/${id}`).set(client)).body.data;
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
 
   it('initiates a PaymentIntent, and its succeeded webhook repays the line (interest first) once, however often it is delivered', async () => {
     const lineId = await lineOwing('500');
@@ -51,8 +52,10 @@ describe.each(STORAGE_KINDS)('fiat repayments through the payment provider on %s
     expect(replay.body.data.repayment.id).toBe(first.repayment.id);
     expect(fake.state.paymentIntents.size).toBeGreaterThan(0);
 
-    const delivery = fake.control.signedDelivery(fake.control.succeed(first.repayment.providerRef));
-    const answers = await Promise.all(Array.from({ length: 5 }, () => deliver(delivery)));
+    // Stripe signs each delivery of an event anew (its own timestamp): five deliveries of one event, at once.
+    const event = fake.control.succeed(first.repayment.providerRef);
+    const deliveries = Array.from({ length: 5 }, (_, i) => fake.control.signedDelivery(event, { timestamp: nowSeconds() - i }));
+    const answers = await Promise.all(deliveries.map(deliver));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     expect(answers.map((a) => a.body.data.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
     expect(await utilized(lineId)).toBe('400.0000000');
@@ -82,6 +85,15 @@ describe.each(STORAGE_KINDS)('fiat repayments through the payment provider on %s
     const metrics = await request(t.app).get('/metrics');
     expect(metrics.text).toMatch(/repayment_webhooks_total\{outcome="rejected_signature"\} [4-9]/);
     expect((await deliver(good)).body.data.outcome).toBe('applied');
+
+    // The same signed request again, as it was or with its header rearranged, is a replay: 400, counted, nothing moves.
+    const parts = good.headers['Stripe-Signature'].split(',');
+    const rearranged = { ...good, headers: { ...good.headers, 'Stripe-Signature': [...parts, 'v1=0000'].reverse().join(',') } };
+    const replays = await Promise.all([deliver(good), deliver(good), deliver(rearranged)]);
+    expect(replays.map((r) => r.status)).toEqual([400, 400, 400]);
+    for (const replay of replays) expect(replay.body.error.details[0]).toMatchObject({ field: 'Stripe-Signature', rule: 'not_replayed' });
+    expect(await utilized(lineId)).toBe('40.0000000');
+    expect((await request(t.app).get('/metrics')).text).toMatch(/repayment_webhooks_total\{outcome="rejected_replay"\} [3-9]/);
   });
 
   it('marks a failed payment failed with an alert event, and a refund puts the money back on the line', async () => {
@@ -109,13 +121,17 @@ describe.each(STORAGE_KINDS)('fiat repayments through the payment provider on %s
     const lineId = await lineOwing('300');
     const started = await initiate(lineId, '120.00');
     const ref = started.repayment.providerRef;
-    const declined = fake.control.signedDelivery(fake.control.fail(ref, 'Your card was declined.'));
-    expect((await deliver(declined)).body.data.outcome).toBe('failed');
+    const declinedEvent = fake.control.fail(ref, 'Your card was declined.');
+    expect((await deliver(fake.control.signedDelivery(declinedEvent, { timestamp: nowSeconds() - 2 }))).body.data.outcome).toBe('failed');
     expect(await repayment(started.repayment.id)).toMatchObject({ status: 'failed' });
 
     // The customer retries with another card: Stripe moves the same intent on to succeeded.
-    const retried = fake.control.signedDelivery(fake.control.succeed(ref));
-    const answers = await Promise.all([deliver(retried), deliver(retried), deliver(declined)]);
+    const retried = fake.control.succeed(ref);
+    const answers = await Promise.all([
+      deliver(fake.control.signedDelivery(retried)),
+      deliver(fake.control.signedDelivery(retried, { timestamp: nowSeconds() - 1 })),
+      deliver(fake.control.signedDelivery(declinedEvent)), // Stripe delivering the decline again, late
+    ]);
     expect(answers.map((a) => a.body.data.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
     expect(await utilized(lineId)).toBe('180.0000000');
     expect(await repayment(started.repayment.id)).toMatchObject({ status: 'succeeded', appliedAmount: '120.0000000', failureReason: null });
