@@ -2857,9 +2857,8 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
       expect(refused.body.error).toMatchObject({ code: 'payment_provider_error', details: { providerCode: 'rate_limit' } });
       const recovered = await flaky();
       expect(recovered.status).toBe(201);
-      // What the provider reports when Stripe does not answer within PAYMENT_PROVIDER_TIMEOUT_MS. Stubbed: stripe-node 23
-      // words its timeout "Request aborted due to timeout being reached", which StripePaymentProvider does not recognise
-      // yet, so a real timeout (fake.control.faults.latencyMs) is answered 502 today.
+      // What the provider reports when Stripe does not answer within PAYMENT_PROVIDER_TIMEOUT_MS (10 s here, too long to
+      // wait for; the real timeout is driven end to end in tests/integration/repayment/stripe.test.ts).
       vi.spyOn(StripePaymentProvider.prototype, 'createPayment').mockRejectedValueOnce(
         new GatewayTimeoutError('payment_provider_timeout', 'The payment provider did not answer within 10000 ms'),
       );

@@ -192,3 +192,38 @@ describe.each(STORAGE_KINDS)('fiat repayments through the payment provider on %s
     expect(mismatchEvents).toEqual(['repayment.reconciliation_mismatch']);
   });
 });
+
+describe('a payment provider that does not answer in time', () => {
+  it('answers 504 payment_provider_timeout and records nothing; the same Idempotency-Key later gets the one payment', async () => {
+    const fake = await startFakeStripe();
+    const t = await createTestApp('memory', {
+      WALLET_AUTH: 'optional',
+      PAYMENT_PROVIDER_API_KEY: fake.apiKey,
+      PAYMENT_WEBHOOK_SECRET: fake.webhookSecret,
+      PAYMENT_PROVIDER_API_BASE: fake.url,
+      PAYMENT_PROVIDER_TIMEOUT_MS: '150',
+    });
+    try {
+      const opened = await request(t.app).post('/api/credit/lines').set(admin).send({ walletAddress: Keypair.random().publicKey(), creditLimit: '500', interestRateBps: 0 });
+      const lineId = opened.body.data.id as string;
+      expect((await request(t.app).post(`/api/credit/lines/${lineId}/draw`).set(client).send({ amount: '100' })).status).toBe(200);
+      const initiate = () => request(t.app).post('/api/repayment/initiate').set({ ...client, 'Idempotency-Key': `slow-${lineId}` }).send({ lineId, amount: '20.00', currency: 'usd' });
+
+      fake.control.faults.latencyMs = 600;
+      const slow = await initiate();
+      expect(slow.status).toBe(504);
+      expect(slow.body.error).toMatchObject({ code: 'payment_provider_timeout', details: null });
+      expect((await request(t.app).get(`/api/credit/lines/${lineId}/repayments`).set(client)).body.data.items).toEqual([]);
+
+      // The provider may have created the payment after all: the retry, same key, is answered with that one payment.
+      fake.control.faults.latencyMs = 0;
+      const retried = await initiate();
+      expect(retried.status).toBe(201);
+      expect(fake.state.paymentIntents.size).toBe(1);
+      expect(retried.body.data.repayment.providerRef).toBe(fake.state.paymentIntents.all()[0]!.id);
+    } finally {
+      await t.close();
+      await fake.stop();
+    }
+  });
+});
