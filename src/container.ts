@@ -52,7 +52,8 @@ import { ScheduleService } from './services/repayment/scheduleService.js';
 import { RepaymentService } from './services/repayment/repaymentService.js';
 import { SettlementService } from './services/repayment/settlementService.js';
 import { StripePaymentProvider } from './payments/stripeProvider.js';
-import { HorizonTradePriceFeed, ReflectorPriceFeed, type PriceFeed } from './stellar/priceFeeds.js';
+import { HorizonTradePriceFeed, ReflectorPriceFeed, StaticPriceFeed, type PriceFeed } from './stellar/priceFeeds.js';
+import { parsePrice } from './domain/collateral/quantity.js';
 
 export interface Container {
   config: Config;
@@ -282,6 +283,7 @@ function priceFeedFactory(config: Config, clock: () => Date): (asset: Collateral
     if (source.kind === 'horizon' && stellar.horizonUrl) {
       return new HorizonTradePriceFeed(stellar.horizonUrl, source.base, source.counter, { timeoutMs: collateral.priceFeedTimeoutMs, clock });
     }
+    if (source.kind === 'static' && config.env !== 'production') return new StaticPriceFeed(parsePrice(source.price), clock);
     return null;
   };
 }
@@ -400,7 +402,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     services: {
       creditLines,
       risk,
-      collateralAssets: new CollateralAssetService(store, clock),
+      collateralAssets: new CollateralAssetService(store, clock, config.env !== 'production'),
       prices,
       collateral,
       riskEngine,

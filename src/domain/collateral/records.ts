@@ -5,11 +5,15 @@ import type { ExecutionPlan } from './plans.js';
 
 /** What the collateral side stores. Quantities are the asset's base units, prices 1e14-scaled, values USDC units. */
 
-/** Where an asset's price comes from; `manual` prices are posted by an admin (or a trusted feeder) through the API. */
+/**
+ * Where an asset's price comes from; `manual` prices are posted by an admin (or a trusted feeder) through the API;
+ * `static` is one fixed price (a decimal string), observed by the price job, for development only.
+ */
 export type PriceSource =
   | { kind: 'reflector'; contractId: string; asset: { stellar: string } | { other: string } }
   | { kind: 'horizon'; base: 'native' | { code: string; issuer: string }; counter: { code: string; issuer: string } }
-  | { kind: 'manual' };
+  | { kind: 'manual' }
+  | { kind: 'static'; price: string };
 
 export interface CollateralAsset {
   code: string;

@@ -37,6 +37,7 @@ const paramsSchema = z.strictObject({
 
 const priceSourceSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('manual') }),
+  z.strictObject({ kind: z.literal('static'), price: decimalString }),
   z.strictObject({
     kind: z.literal('reflector'),
     contractId,

@@ -1,4 +1,5 @@
 import { DEFAULT_ASSET_PARAMS, paramProblems, type AssetRiskParams } from '../../domain/collateral/params.js';
+import { parsePrice } from '../../domain/collateral/quantity.js';
 import type { AssetParamsVersion, CollateralAsset, PriceObservation, PriceSource, VolatilityObservation } from '../../domain/collateral/records.js';
 import { NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { Store } from '../../repositories/repositories.js';
@@ -20,12 +21,18 @@ export class CollateralAssetService {
   constructor(
     private readonly store: Store,
     clock?: () => Date,
+    /** False in production: a made-up price must never value real collateral. */
+    private readonly allowStaticPrices = true,
   ) {
     this.clock = clock ?? (() => new Date());
   }
 
   async create(input: { code: string; decimals: number; priceSource: PriceSource; params: Partial<AssetRiskParams> }, meta: RequestMeta): Promise<AssetDetails> {
     const params = this.validParams({ ...DEFAULT_ASSET_PARAMS, ...input.params });
+    if (input.priceSource.kind === 'static') {
+      if (!this.allowStaticPrices) throw new ValidationError([{ field: 'priceSource.kind', rule: 'not_in_production', message: 'a static price is for development; use reflector, horizon or manual' }]);
+      parsePrice(input.priceSource.price, 'priceSource.price');
+    }
     const now = this.clock();
     await this.store.transaction(async (repos) => {
       const asset: CollateralAsset = { code: input.code, decimals: input.decimals, priceSource: input.priceSource, createdAt: now };

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnet, type Devnet } from '../../../scripts/devnet/index.js';
 import { admin, client, createTestApp, randomWallet, type TestApp } from '../../support/app.js';
 import { STORAGE_KINDS } from '../../support/databases.js';
+import { CollateralAssetService } from '../../../src/services/collateral/assetService.js';
 import { createAsset, deposited, testClock } from './helpers.js';
 
 /**
@@ -171,5 +172,32 @@ describe.each(STORAGE_KINDS)('the price job against the devnet on %s', (kind) =>
     expect(await t.container.services.prices.poll()).toBe(0); // neither feed has anything newer
     expect(await priceOf('MANL')).toMatchObject({ price: '2.00000000000000', source: 'manual' });
     expect(await monitorJobs()).toHaveLength(jobsBefore);
+  });
+});
+
+describe.each(STORAGE_KINDS)('a static price for development on %s', (kind) => {
+  it('is observed by the price job at its fixed price, takes no posted prices, and is refused where static prices are not allowed', async () => {
+    const time = testClock('2026-06-01T12:00:00Z');
+    const t = await createTestApp(kind, { WALLET_AUTH: 'optional' }, { clock: time.clock });
+    try {
+      const bad = await request(t.app).post('/api/collateral/assets').set(admin).send({ code: 'STAZ', decimals: 7, priceSource: { kind: 'static', price: '0' } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.details).toEqual([expect.objectContaining({ field: 'priceSource.price', rule: 'positive' })]);
+
+      const created = await createAsset(t.app, { code: 'STAT', decimals: 7, priceSource: { kind: 'static', price: '0.25' }, params: { kBps: 0 } });
+      expect(created.priceSource).toEqual({ kind: 'static', price: '0.25' });
+      expect(await t.container.services.prices.poll()).toBe(1);
+      const asset = await request(t.app).get('/api/collateral/assets/STAT').set(client);
+      expect(asset.body.data.price).toMatchObject({ price: '0.25000000000000', source: 'static', observedAt: time.now.toISOString() });
+      const posted = await request(t.app).post('/api/collateral/assets/STAT/prices').set(admin).send({ price: '1' });
+      expect(posted.body.error.code).toBe('price_source_not_manual');
+
+      const production = new CollateralAssetService(t.container.store, time.clock, false);
+      await expect(production.create({ code: 'STAP', decimals: 7, priceSource: { kind: 'static', price: '1' }, params: {} }, { actor: { kind: 'admin', id: 'admin' } })).rejects.toMatchObject({
+        details: [expect.objectContaining({ field: 'priceSource.kind', rule: 'not_in_production' })],
+      });
+    } finally {
+      await t.close();
+    }
   });
 });
