@@ -440,7 +440,11 @@ export interface CollateralPositionRepository {
   /** Wallets with a non-zero position in the asset, in address order after `afterWallet`. */
   holdersOf(assetCode: string, page: { limit: number; afterWallet?: string }): Promise<string[]>;
   /** Every position of these wallets, and the debt of their open collateral-backed lines: one round trip for a batch. */
-  accounts(walletAddresses: string[]): Promise<Map<string, CollateralAccount>>;
+  /**
+   * The wallets' accounts, positions and debt read together. `span`, when the caller knows it, is the first and last
+   * of the wallets in the database's own order (a run of holdersOf): the reads are bounded to that key range.
+   */
+  accounts(walletAddresses: string[], span?: { first: string; last: string }): Promise<Map<string, CollateralAccount>>;
 }
 
 export interface RiskExecutionRepository {

@@ -1479,6 +1479,10 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       // A wallet asked for twice is one account; inside a unit of work the answer is the same.
       expect(await positions().accounts([withLine, withLine])).toEqual(new Map([[withLine, accounts.get(withLine)]]));
       expect(await store.transaction((repos) => repos.collateralPositions.accounts([withLine, plainLineWallet, closedOnly, lineOnly, nothing]))).toEqual(accounts);
+      // Bounded to the wallets' span (as the monitor reads a run of holders): the same accounts.
+      // (Addresses are upper-case letters and 2-7 of one length: every collation orders them as code points do.)
+      const ordered = [withLine, plainLineWallet, closedOnly, lineOnly, nothing].sort();
+      expect(await positions().accounts(ordered, { first: ordered[0]!, last: ordered.at(-1)! })).toEqual(accounts);
     });
   });
 

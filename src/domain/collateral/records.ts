@@ -83,6 +83,7 @@ export interface StopLossSettings {
   updatedAt: Date;
 }
 
+/** The band the monitor last recorded for an account, with the health factor it was entered at (when it changed). */
 export interface AccountRiskState {
   walletAddress: string;
   band: HealthBand;

@@ -118,19 +118,22 @@ export class PostgresCollateralPositionRepository implements CollateralPositionR
     return rows.map((row) => row.wallet_address);
   }
 
-  async accounts(walletAddresses: string[]): Promise<Map<string, CollateralAccount>> {
+  async accounts(walletAddresses: string[], span?: { first: string; last: string }): Promise<Map<string, CollateralAccount>> {
     const result = new Map<string, CollateralAccount>();
     if (walletAddresses.length === 0) return result;
     for (const wallet of walletAddresses) result.set(wallet, { positions: [], debt: 0n, lineId: null, interestRateBps: null, lastAccrualAt: null });
-    // One statement, so positions and debt come from one snapshot (and never two queries at once on a transaction's client).
+    // One statement, so positions and debt come from one snapshot. For a batch, the key range the joins imply is spelled
+    // out: without it the planner prices 2,000 index probes above scanning both tables whole (44.7 ms against 4.1 ms
+    // for 2,000 of 100,000 accounts).
+    const inSpan = (column: string) => (span ? `AND ${column} BETWEEN $2 AND $3` : '');
     const { rows } = await this.db.query<Omit<PositionRow, 'id' | 'wallet_address'> & { id: string | null; wallet: string; line_id: string | null; utilized: string | null; interest_rate_bps: number | null; last_accrual_at: Date | null }>(
       `SELECT w.wallet, l.id AS line_id, l.utilized, l.interest_rate_bps, l.last_accrual_at,
               p.id, p.asset_code, p.quantity, p.yield_earned, p.yield_checkpoint_at, p.created_at, p.updated_at
          FROM (SELECT DISTINCT unnest($1::text[]) AS wallet) w
-         LEFT JOIN credit_lines l ON l.wallet_address = w.wallet AND l.collateral_backed AND l.status <> 'closed'
-         LEFT JOIN collateral_positions p ON p.wallet_address = w.wallet
+         LEFT JOIN credit_lines l ON l.wallet_address = w.wallet AND l.collateral_backed AND l.status <> 'closed' ${inSpan('l.wallet_address')}
+         LEFT JOIN collateral_positions p ON p.wallet_address = w.wallet ${inSpan('p.wallet_address')}
         ORDER BY w.wallet, p.asset_code`,
-      [walletAddresses],
+      span ? [walletAddresses, span.first, span.last] : [walletAddresses],
     );
     for (const row of rows) {
       const account = result.get(row.wallet)!;

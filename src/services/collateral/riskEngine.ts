@@ -169,7 +169,7 @@ export class RiskEngine {
       const wallets = await this.store.repos.collateralPositions.holdersOf(assetCode, { limit: this.batchSize, afterWallet });
       if (wallets.length === 0) break;
       afterWallet = wallets.at(-1);
-      const batch = await this.monitorBatch(wallets);
+      const batch = await this.monitorBatch(wallets, { first: wallets[0]!, last: wallets.at(-1)! });
       outcome.accounts += batch.accounts;
       outcome.bandChanges += batch.bandChanges;
       outcome.ordered += batch.ordered;
@@ -179,10 +179,11 @@ export class RiskEngine {
     return outcome;
   }
 
-  private async monitorBatch(wallets: string[]): Promise<MonitorOutcome> {
+  /** `span`: the batch's first and last wallet in holdersOf's order. */
+  private async monitorBatch(wallets: string[], span: { first: string; last: string }): Promise<MonitorOutcome> {
     const now = this.clock();
     return this.store.transaction(async (repos) => {
-      const accounts = await repos.collateralPositions.accounts(wallets);
+      const accounts = await repos.collateralPositions.accounts(wallets, span);
       const codes = [...new Set([...accounts.values()].flatMap((a) => a.positions.map((p) => p.assetCode)))];
       const market = await loadMarket(repos, codes);
       const staleCodes = new Set(stalePrices(market, codes, now).map((s) => s.assetCode));
@@ -199,9 +200,9 @@ export class RiskEngine {
         const settings = stopLoss.get(wallet);
         const health = accountHealth(toHoldings(market, account.positions, now), debtNow(account, now), settings?.assetPriority);
         const previous = states.get(wallet);
-        if (previous?.band !== health.band || previous.healthFactorBps !== health.healthFactorBps) {
-          changed.push({ walletAddress: wallet, band: health.band, healthFactorBps: health.healthFactorBps, updatedAt: now });
-        }
+        // The state is the band and the health factor it was entered at: rewriting every account's row after each
+        // price move would cost a write per account for nothing (an assessment computes the current factor anyway).
+        if (previous?.band !== health.band) changed.push({ walletAddress: wallet, band: health.band, healthFactorBps: health.healthFactorBps, updatedAt: now });
         const before = previous?.band ?? 'healthy';
         if (before !== health.band) {
           outcome.bandChanges++;
