@@ -604,13 +604,20 @@ async function monitorSeries(ctx: MonitorContext, databaseUrl: string, batchSize
 
 // ------------------------------------------------------------------------------------------- SQL plans
 
-/** The repository's own statement (src/repositories/postgres/collateralPositionRepository.ts `accounts`). */
-const ACCOUNTS_SQL = `SELECT w.wallet, l.id AS line_id, l.utilized, l.interest_rate_bps,
+/**
+ * The repository's own statement (src/repositories/postgres/collateralPositionRepository.ts `accounts`): for one
+ * wallet (an assessment) as is; for the monitor's batch bounded to its first and last holder ($2, $3).
+ */
+const accountsSql = (span: boolean) => `SELECT w.wallet, l.id AS line_id, l.utilized, l.interest_rate_bps, l.last_accrual_at,
               p.id, p.asset_code, p.quantity, p.yield_earned, p.yield_checkpoint_at, p.created_at, p.updated_at
          FROM (SELECT DISTINCT unnest($1::text[]) AS wallet) w
-         LEFT JOIN credit_lines l ON l.wallet_address = w.wallet AND l.collateral_backed AND l.status <> 'closed'
-         LEFT JOIN collateral_positions p ON p.wallet_address = w.wallet
+         LEFT JOIN credit_lines l ON l.wallet_address = w.wallet AND l.collateral_backed AND l.status <> 'closed' ${span ? 'AND l.wallet_address BETWEEN $2 AND $3' : ''}
+         LEFT JOIN collateral_positions p ON p.wallet_address = w.wallet ${span ? 'AND p.wallet_address BETWEEN $2 AND $3' : ''}
         ORDER BY w.wallet, p.asset_code`;
+const ACCOUNTS_SQL = accountsSql(false);
+const ACCOUNTS_BATCH_SQL = accountsSql(true);
+/** What the batch read was before it was bounded to the batch's span: the planner scanned both tables whole. */
+const ACCOUNTS_UNBOUNDED_SQL = ACCOUNTS_SQL;
 
 interface PlanNode {
   'Node Type': string;
@@ -645,18 +652,6 @@ const PENDING_BATCH_SQL = `SELECT id, wallet_address, credit_line_id, kind, trig
 /** The engine's `riskExecutions.riskStates` and `lockRiskStates`' read (src/repositories/postgres/riskExecutionRepository.ts). */
 const RISK_STATES_SQL = "SELECT wallet_address, band, health_factor_bps, updated_at FROM account_risk_states WHERE wallet_address = ANY($1) AND updated_at > 'epoch'";
 const LOCK_STATES_SQL = 'SELECT wallet_address, band, health_factor_bps, updated_at FROM account_risk_states WHERE wallet_address = ANY($1) ORDER BY wallet_address FOR UPDATE';
-
-/**
- * Not the engine's: a batch read as a key range ($1 and $2 the batch's first and last holder), so both tables are
- * read by index range scans of just that range, whatever the planner thinks of 2,000 separate probes.
- */
-const ACCOUNTS_RANGE_SQL = `SELECT p.wallet_address AS wallet, l.id AS line_id, l.utilized, l.interest_rate_bps,
-              p.id, p.asset_code, p.quantity, p.yield_earned, p.yield_checkpoint_at, p.created_at, p.updated_at
-         FROM collateral_positions p
-         LEFT JOIN credit_lines l ON l.wallet_address = p.wallet_address AND l.collateral_backed AND l.status <> 'closed'
-                                 AND l.wallet_address BETWEEN $1 AND $2
-        WHERE p.wallet_address BETWEEN $1 AND $2
-        ORDER BY p.wallet_address, p.asset_code`;
 
 /** EXPLAIN (ANALYZE, BUFFERS) 7 times; with `setting`, each in a transaction (SET LOCAL `setting`) rolled back after. */
 async function explain(client: pg.Client, key: string, sql: string, label: string, params: unknown[], setting?: string): Promise<Explained> {
@@ -1047,20 +1042,21 @@ function monitorNotes(explains: readonly Explained[]): string[] {
         `The accounts read costs per batch more than per account (${wholeTables ? 'whole-table scans, plans above' : 'plans above'}), so fewer, larger batches are faster; but a batch is one transaction, holding the locks on its ${fmt(main)} state rows until it commits.`,
     );
   }
-  const range = plan('accounts-range');
-  const rpc = plan('accounts-rpc');
+  const unbounded = plan('accounts-unbounded');
+  notes.push(
+    `**Applied from earlier runs' suggestions**: ` +
+      `(a) A batch's accounts read is bounded to the batch's key range (its first and last holder, in holdersOf's order: \`wallet_address BETWEEN $2 AND $3\` in both joins), so both tables are read by index range scans of that range: ${perBatch(accountsRead)}, ${s2(accountsRead.ms)} per pass` +
+      (unbounded ? `; under EXPLAIN ANALYZE ${fmt(accountsPlan?.executionMs.median ?? 0, 2)} ms for ${fmt(main)} accounts, against ${fmt(unbounded.executionMs.median, 2)} ms for the same statement without the bound (${unbounded.plan.includes('Seq Scan') ? 'whole-table scans' : 'plans above'}). ` : '. ') +
+      `(b) An account's state row is written only when its band changes (in run 1 one upsert per batch for its ${fmt(run1.outcome.bandChanges)} band changes in all, ${s2(upsert.ms)}), not after every price move for every account whose health factor moved.`,
+  );
   notes.push(
     `**Suggestions for src/ (not changed here)**, from run 1's figures: ` +
-      `(1) Read a batch without scanning whole tables. \`collateralPositions.accounts(wallets)\` joins \`unnest($1)\` of ${fmt(main)} wallets to \`credit_lines\` and \`collateral_positions\`; ${wholeTables ? `the planner prices ${fmt(main)} index probes above a sequential scan of each table, so every batch reads all ${fmt(settings.wallets)} rows of both: ` : ''}${perBatch(accountsRead)}, ${s2(accountsRead.ms)} per pass. ` +
-      (range ? `Read as a key range (the batch's first and last holder bounding both tables: \`… WHERE p.wallet_address BETWEEN $1 AND $2\`, the same bound in the line's join), the same ${fmt(main)} accounts take ${fmt(range.executionMs.median, 2)} ms against ${fmt(accountsPlan?.executionMs.median ?? 0, 2)} ms, both under EXPLAIN ANALYZE (plans above). ` : '') +
-      (rpc ? `(With \`random_page_cost = 1.1\`, fair when the data is in memory, the current statement takes ${fmt(rpc.executionMs.median, 2)} ms: a setting, not a fix.) ` : '') +
-      `\`holdersOf\` and this read could then be one statement. ` +
-      `(2) Write fewer state rows. \`account_risk_states\` is touched three times per batch: a placeholder insert for all ${fmt(main)} accounts (\`ON CONFLICT DO NOTHING\`, a row only for first-seen ones: ${s2(placeholders.ms)} per pass), every state row locked by \`lockRiskStates\` (\`SELECT … FOR UPDATE\` of ${fmt(main)} rows: ${perBatch(states)}${lockPlan && readPlan ? `; under EXPLAIN ANALYZE ${fmt(lockPlan.executionMs.median, 2)} ms locked against ${fmt(readPlan.executionMs.median, 2)} ms for the plain read` : ''}), and every account whose health factor changed upserted by \`putRiskStates\` — after any price move, every account: ${fmt(run1.outcome.accounts)} rows rewritten per pass (${s2(upsert.ms)}, plus the WAL and the dead rows VACUUM must clear) for ${fmt(run1.outcome.bandChanges)} band changes. Writing the health factor only with a band change (an assessment computes the current one anyway) would make the upsert ${fmt(run1.outcome.bandChanges)} rows; the lock then remains the only write to the others. ` +
-      `(3) The four market reads are identical for every batch of one asset: ${fmt(marketCount)} statements, ${s2(marketMs)} per pass; read them once, before the loop. ` +
-      `(4) Minor: the accounts read returns \`created_at\` and \`updated_at\`, which the monitor never uses (two of the three timestamps parsed per row).` +
-      (pending.count > batches * 2 ? ` (5) Batch the per-account pending-order lookups (${fmt(pending.count)} \`findPending\` statements).` : '') +
+      `(1) \`account_risk_states\` is still touched twice per batch for every account: a placeholder insert for all ${fmt(main)} accounts (\`ON CONFLICT DO NOTHING\`, a row only for first-seen ones: ${s2(placeholders.ms)} per pass) and every state row locked by \`lockRiskStates\` (\`SELECT … FOR UPDATE\` of ${fmt(main)} rows: ${perBatch(states)}${lockPlan && readPlan ? `; under EXPLAIN ANALYZE ${fmt(lockPlan.executionMs.median, 2)} ms locked against ${fmt(readPlan.executionMs.median, 2)} ms for the plain read` : ''}); \`holdersOf\` and the accounts read could be one statement. ` +
+      `(2) The four market reads are identical for every batch of one asset: ${fmt(marketCount)} statements, ${s2(marketMs)} per pass; read them once, before the loop. ` +
+      `(3) Minor: the accounts read returns \`created_at\` and \`updated_at\`, which the monitor never uses (two of the three timestamps parsed per row).` +
+      (pending.count > batches * 2 ? ` (4) Batch the per-account pending-order lookups (${fmt(pending.count)} \`findPending\` statements).` : '') +
       (concurrentQueryWarnings.length > 0
-        ? ` (${pending.count > batches * 2 ? 6 : 5}) Not speed: \`loadMarket\` sends its four reads at once (\`Promise.all\`) on the transaction's one connection; pg 8 queues them and warned in this run: "${concurrentQueryWarnings[0]}". pg 9 will refuse this; inside a transaction send them one after another (or as one statement).`
+        ? ` (${pending.count > batches * 2 ? 5 : 4}) Not speed: \`loadMarket\` sends its four reads at once (\`Promise.all\`) on the transaction's one connection; pg 8 queues them and warned in this run: "${concurrentQueryWarnings[0]}". pg 9 will refuse this; inside a transaction send them one after another (or as one statement).`
         : ''),
   );
   const first = passes.find((p) => p.batchSize === main && p.label.startsWith('first'));
@@ -1301,13 +1297,13 @@ async function main(): Promise<void> {
   const randomPageCost = (await client.query<{ random_page_cost: string }>('SHOW random_page_cost')).rows[0]!.random_page_cost;
   const explains: Explained[] = [await explain(client, 'accounts-1', ACCOUNTS_SQL, '`collateralPositions.accounts`, 1 wallet (an assessment)', [holders.slice(0, 1)])];
   for (const size of [...settings.batchSizes].sort((a, b) => a - b)) {
-    explains.push(await explain(client, `accounts-${size}`, ACCOUNTS_SQL, `\`collateralPositions.accounts\`, a batch of ${fmt(size)} wallets`, [holders.slice(0, size)]));
+    const batch = holders.slice(0, size);
+    explains.push(await explain(client, `accounts-${size}`, ACCOUNTS_BATCH_SQL, `\`collateralPositions.accounts\`, a batch of ${fmt(size)} wallets (bounded to its first and last holder)`, [batch, batch[0], batch.at(-1)]));
   }
   explains.push(
     await explain(client, 'risk-states', RISK_STATES_SQL, `\`riskExecutions.riskStates\` (no lock), a batch of ${n} wallets`, [mainBatch]),
     await explain(client, 'lock-states', LOCK_STATES_SQL, `the read in \`riskExecutions.lockRiskStates\` (\`FOR UPDATE\`), a batch of ${n} wallets, each run in a transaction rolled back`, [[...mainBatch].sort()], 'lock_timeout = \'10s\''),
-    await explain(client, 'accounts-rpc', ACCOUNTS_SQL, `\`collateralPositions.accounts\`, ${n} wallets, with \`SET LOCAL random_page_cost = 1.1\` (the server's: ${randomPageCost})`, [mainBatch], 'random_page_cost = 1.1'),
-    await explain(client, 'accounts-range', ACCOUNTS_RANGE_SQL, `not the engine's: the same ${n} accounts read as a key range (\`wallet_address BETWEEN first AND last\` on both tables)`, [mainBatch[0], mainBatch.at(-1)]),
+    await explain(client, 'accounts-unbounded', ACCOUNTS_UNBOUNDED_SQL, `not the engine's any more: the same ${n} wallets without the bound (how a batch was read before; \`random_page_cost\` ${randomPageCost})`, [mainBatch]),
     await explain(client, 'pending-batch', PENDING_BATCH_SQL, `not the engine's: the pending orders of ${n} wallets in one statement (\`wallet_address = ANY($1) AND status = 'pending'\`)`, [mainBatch]),
   );
   for (const e of explains) log(`EXPLAIN ${e.label}: ${e.plan}; median ${fmt(e.executionMs.median, 2)} ms`);
