@@ -22,6 +22,7 @@ export interface Db extends Queryable {
    * for the whole run: one runner per name across every instance on the database.
    */
   tryExclusive<T>(name: string, work: () => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }>;
+  /** Closes the connections; a second call waits for the first and does nothing more. */
   close(): Promise<void>;
 }
 

@@ -26,6 +26,7 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
   });
 
   const root = wrap(pglite);
+  let closing: Promise<void> | undefined;
 
   return {
     kind: 'pglite',
@@ -34,6 +35,6 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
     transaction: (work) => pglite.transaction((tx) => work(wrap(tx))),
     // Lives inside this one process, so an in-process guard is the whole of "one runner per name".
     tryExclusive: inProcessExclusive(),
-    close: () => pglite.close(),
+    close: () => (closing ??= pglite.close()),
   };
 }

@@ -20,6 +20,7 @@ export function createPostgresDb(url: string, options: { poolMax?: number; appli
   });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  let closing: Promise<void> | undefined;
 
   const run = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> => {
     const result = await client.query(sql, params as unknown[] | undefined);
@@ -69,6 +70,6 @@ export function createPostgresDb(url: string, options: { poolMax?: number; appli
         client.release();
       }
     },
-    close: () => pool.end(),
+    close: () => (closing ??= pool.end()),
   };
 }

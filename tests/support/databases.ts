@@ -74,8 +74,11 @@ export async function openTestDatabase(kind: Exclude<StorageKind, 'memory'>, opt
       if (rows.length > 0) await db.query(`TRUNCATE ${rows.map((r) => r.tablename).join(', ')} CASCADE`);
     },
     async close() {
-      await db.close();
-      await drop();
+      try {
+        await db.close();
+      } finally {
+        await drop(); // a scratch database is never left behind
+      }
     },
   };
 }

@@ -44,4 +44,10 @@ describe.each(SQL_STORAGE_KINDS)('Db transactions on %s', (kind) => {
     await db.transaction(async (tx) => tx.query('INSERT INTO tx_rollback (n) VALUES (1)'));
     expect((await db.query('SELECT n FROM tx_rollback')).rows).toEqual([{ n: 1 }]);
   });
+
+  it('closes once: a second close (the container, then the test harness) does nothing more', async () => {
+    database = await openTestDatabase(kind, { migrate: false });
+    await Promise.all([database.db.close(), database.db.close()]);
+    await expect(database.db.close()).resolves.toBeUndefined();
+  });
 });
