@@ -90,7 +90,7 @@ export const EXPECTED_SCHEMA: Record<string, { columns: string[]; indexes?: stri
   statement_notices: { columns: ['credit_line_id', 'statement_date', 'kind', 'sent_at'] },
   repayments: {
     columns: ['id', 'credit_line_id', 'wallet_address', 'provider', 'provider_ref', 'status', 'currency', 'fiat_amount', 'fx_rate', 'amount', 'applied_amount', 'credited_amount', 'reversed_amount', 'failure_reason', 'parked_reason', 'created_at', 'updated_at'],
-    indexes: ['repayments_line_idx', 'repayments_settled_idx'],
+    indexes: ['repayments_line_idx', 'repayments_settled_idx', 'repayments_status_created_idx'],
   },
   provider_events: { columns: ['provider', 'event_id', 'type', 'outcome', 'repayment_id', 'payload', 'received_at'] },
   provider_deliveries: { columns: ['provider', 'delivery_id', 'received_at'], indexes: ['provider_deliveries_received_at'] },

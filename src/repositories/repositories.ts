@@ -2,7 +2,7 @@ import type { CreditLine, CreditLineStatus } from '../domain/creditLine.js';
 import type { ChainTransaction } from '../domain/chainTransaction.js';
 import type { LedgerEntry } from '../domain/ledger.js';
 import type { LineHistory } from '../domain/risk/creditHistory.js';
-import type { ProviderEvent, ProviderName, Repayment, SettlementFinding, SettlementRun } from '../domain/repayment/records.js';
+import type { ProviderEvent, ProviderName, Repayment, RepaymentStatus, SettlementFinding, SettlementRun } from '../domain/repayment/records.js';
 import type { EvaluationApplication, RiskEvaluation, RiskEvaluationSummary } from '../domain/risk/evaluation.js';
 import type {
   AccountRiskState,
@@ -480,6 +480,12 @@ export interface StatementNoticeRepository {
   record(notices: Array<{ creditLineId: string; statementDate: Date; kind: 'due_soon' | 'late'; sentAt: Date }>): Promise<Array<{ creditLineId: string; statementDate: Date; kind: 'due_soon' | 'late' }>>;
 }
 
+/** Which repayments to list: one line's, or (for review) every repayment in one status; both together narrow. */
+export interface RepaymentFilter {
+  creditLineId?: string;
+  status?: RepaymentStatus;
+}
+
 export interface RepaymentRepository {
   /** Inserts the repayment, or returns the one already stored for its (provider, providerRef): a retried initiation. */
   insertOrGet(repayment: Repayment): Promise<{ repayment: Repayment; created: boolean }>;
@@ -489,7 +495,7 @@ export interface RepaymentRepository {
   findByProviderRefs(provider: ProviderName, providerRefs: string[]): Promise<Repayment[]>;
   update(repayment: Repayment): Promise<void>;
   /** Newest first, keyset on (createdAt, id). */
-  listByLine(creditLineId: string, page: Page<{ createdAt: Date; id: string }>): Promise<Repayment[]>;
+  list(filter: RepaymentFilter, page: Page<{ createdAt: Date; id: string }>): Promise<Repayment[]>;
   /** Succeeded (or since refunded) repayments of a provider last changed in [from, to): the settlement check's ledger side. */
   listSettled(provider: ProviderName, from: Date, to: Date): Promise<Repayment[]>;
   /**

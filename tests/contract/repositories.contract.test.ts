@@ -1785,7 +1785,7 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       const retry = makeRepayment(line, { providerRef: first.providerRef, fiatAmount: 1n, amount: 1n, createdAt: minutes(5) });
       expect(await repayments().insertOrGet(retry)).toEqual({ repayment: first, created: false });
       expect(await repayments().findById(retry.id)).toBeNull();
-      expect(ids(await repayments().listByLine(line.id, { limit: 10 }))).toEqual([first.id]);
+      expect(ids(await repayments().list({ creditLineId: line.id }, { limit: 10 }))).toEqual([first.id]);
       // The same reference at the other provider is another payment.
       const anchor = makeRepayment(line, { provider: 'anchor', providerRef: first.providerRef });
       expect(await repayments().insertOrGet(anchor)).toEqual({ repayment: anchor, created: true });
@@ -1807,7 +1807,7 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       expect(results.filter((r) => r.created)).toHaveLength(1);
       const winner = results.find((r) => r.created)!.repayment;
       for (const r of results) expect(r.repayment).toEqual(winner);
-      expect(await repayments().listByLine(line.id, { limit: 10 })).toEqual([winner]);
+      expect(await repayments().list({ creditLineId: line.id }, { limit: 10 })).toEqual([winner]);
     });
 
     it('a repayment for an unknown line, or with an id that is taken, is refused', async () => {
@@ -1873,7 +1873,7 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       });
       expect(await repayments().findById(repayment.id)).toEqual(changed);
       expect(await repayments().findByProviderRefForUpdate('stripe', repayment.providerRef)).toEqual(changed);
-      expect(await repayments().listByLine(other.id, { limit: 10 })).toEqual([]);
+      expect(await repayments().list({ creditLineId: other.id }, { limit: 10 })).toEqual([]);
 
       // Back to nulls.
       const cleared = { ...changed, status: 'succeeded' as const, failureReason: null, parkedReason: null, updatedAt: minutes(31) };
@@ -1886,7 +1886,7 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       const ghost = makeRepayment(line);
       await repayments().update(ghost);
       expect(await repayments().findById(ghost.id)).toBeNull();
-      expect(await repayments().listByLine(line.id, { limit: 10 })).toEqual([]);
+      expect(await repayments().list({ creditLineId: line.id }, { limit: 10 })).toEqual([]);
     });
 
     it('concurrent read-modify-write through findByProviderRefForUpdate: exactly one moves a pending repayment on', async () => {
@@ -1909,7 +1909,7 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       expect(await repayments().findById(repayment.id)).toEqual({ ...repayment, status: 'succeeded', appliedAmount: BigInt(winner + 1), updatedAt: minutes(winner + 1) });
     });
 
-    describe('listByLine', () => {
+    describe('list', () => {
       let line: CreditLine;
       let all: Repayment[];
       beforeEach(async () => {
@@ -1925,9 +1925,20 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
       const newestFirst = (items: Repayment[]) => [...items].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 
       it('returns the line\'s repayments newest first, ties broken by id descending', async () => {
-        expect(await repayments().listByLine(line.id, { limit: 100 })).toEqual(newestFirst(all));
-        expect(ids(await repayments().listByLine(line.id, { limit: 2 }))).toEqual(ids(newestFirst(all).slice(0, 2)));
-        expect(await repayments().listByLine(randomUUID(), { limit: 100 })).toEqual([]);
+        expect(await repayments().list({ creditLineId: line.id }, { limit: 100 })).toEqual(newestFirst(all));
+        expect(ids(await repayments().list({ creditLineId: line.id }, { limit: 2 }))).toEqual(ids(newestFirst(all).slice(0, 2)));
+        expect(await repayments().list({ creditLineId: randomUUID() }, { limit: 100 })).toEqual([]);
+      });
+
+      it('filters by status across lines, and by line and status together', async () => {
+        const parkedElsewhere = makeRepayment(await openLine(), { createdAt: minutes(5), status: 'parked', parkedReason: 'the line is closed' });
+        await repayments().insertOrGet(parkedElsewhere);
+        const parkedHere = { ...all[1]!, status: 'parked' as const, parkedReason: 'the line is closed', updatedAt: minutes(6) };
+        await repayments().update(parkedHere);
+        expect(ids(await repayments().list({ status: 'parked' }, { limit: 100 }))).toEqual([parkedElsewhere.id, parkedHere.id]);
+        expect(ids(await repayments().list({ creditLineId: line.id, status: 'parked' }, { limit: 100 }))).toEqual([parkedHere.id]);
+        expect(await repayments().list({ status: 'refunded' }, { limit: 100 })).toEqual([]);
+        expect((await repayments().list({}, { limit: 100 })).length).toBe(13);
       });
 
       it('keyset pages with `after` are disjoint and together cover every repayment in order, through ties', async () => {
@@ -1935,7 +1946,7 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
           const seen: Repayment[] = [];
           let after: { createdAt: Date; id: string } | undefined;
           for (;;) {
-            const page = await repayments().listByLine(line.id, { limit: pageSize, after });
+            const page = await repayments().list({ creditLineId: line.id }, { limit: pageSize, after });
             if (page.length === 0) break;
             expect(page.length).toBeLessThanOrEqual(pageSize);
             seen.push(...page);

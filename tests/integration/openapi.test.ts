@@ -90,6 +90,7 @@ const PROVIDER_WEBHOOK = '/api/repayment/webhook';
 const SETTLEMENTS = '/api/repayment/reconciliation';
 const SETTLE = '/api/repayment/reconciliation/run';
 const REPAYMENT = '/api/repayment/:id';
+const REPAYMENTS = '/api/repayment';
 const LINE_REPAYMENTS = '/api/credit/lines/:id/repayments';
 const OPEN_ON_CHAIN = '/api/credit/lines/chain';
 const BIND = '/api/credit/lines/:id/bind';
@@ -2920,6 +2921,18 @@ describe.each(STORAGE_KINDS)('the %s app answers as openapi.yaml says', (kind) =
       expect(closedLine.body.error).toMatchObject({ code: 'invalid_status', details: { currentStatus: 'closed' } });
       expect((await deliver(paid(late.providerRef))).body.data).toMatchObject({ outcome: 'parked', repaymentId: late.id });
       expect(await repaymentOf(late.id)).toMatchObject({ status: 'parked', parkedReason: 'the line is closed', appliedAmount: '0.0000000' });
+      // the operator's review list: parked repayments across lines
+      const parked = await call('get', REPAYMENTS, {}, (r) => r.set(admin).query({ status: 'parked' }));
+      expect(parked.status).toBe(200);
+      expect(parked.body.data.items.map((x: { id: string }) => x.id)).toEqual([late.id]);
+      const everyOne = await call('get', REPAYMENTS, {}, (r) => r.set(admin).query({ limit: 2 }));
+      expect(everyOne.body.data.items).toHaveLength(2);
+      expect(everyOne.body.data.nextCursor).toEqual(expect.any(String));
+      const badStatus = await call('get', REPAYMENTS, {}, (r) => r.set(admin).query({ status: 'lost' }));
+      expect(badStatus.status).toBe(400);
+      expect(badStatus.body.error.details[0]).toMatchObject({ field: 'status', rule: 'enum' });
+      expect((await call('get', REPAYMENTS, {}, (r) => r.set(client))).status).toBe(403);
+      expect((await call('get', REPAYMENTS)).status).toBe(401);
 
       // events that move no repayment of ours
       const chargeEvent = fake.control.events('charge.succeeded')[0]!;

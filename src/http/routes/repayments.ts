@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { formatPrice } from '../../domain/collateral/quantity.js';
 import { formatAmount } from '../../domain/money.js';
 import { formatFiat } from '../../domain/repayment/conversion.js';
-import type { Repayment, SettlementFinding, SettlementRun } from '../../domain/repayment/records.js';
+import { REPAYMENT_STATUSES, type Repayment, type SettlementFinding, type SettlementRun } from '../../domain/repayment/records.js';
 import { creditLineToJson } from '../../domain/serialization.js';
 import type { RequestMeta } from '../../services/creditLineService.js';
 import type { Initiated, RepaymentService } from '../../services/repayment/repaymentService.js';
@@ -28,6 +28,8 @@ const runBody = z
     message: 'from and to go together, from before to',
     params: { rule: 'window' },
   });
+
+const listQuery = paginationSchema.extend({ status: z.enum(REPAYMENT_STATUSES, { error: `must be one of ${REPAYMENT_STATUSES.join(', ')}` }).optional() });
 
 const meta = (res: Response): RequestMeta => ({ actor: res.locals.actor!, requestId: res.locals.requestId, wallet: res.locals.wallet });
 const id = (req: Request) => parse(uuidParam, req.params, 'params').id;
@@ -127,6 +129,16 @@ export function repaymentRoutes(schedules: ScheduleService, repayments: Repaymen
       async handler(req, res) {
         const { from, to } = parse(runBody, req.body, 'body');
         sendData(res, 201, runToJson(await settlements.run(from && to ? { from: new Date(from), to: new Date(to) } : undefined)));
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/repayment',
+      access: 'admin',
+      async handler(req, res) {
+        const { status, ...page } = parse(listQuery, req.query, 'query');
+        const result = await repayments.list({ status }, page);
+        sendData(res, 200, { items: result.items.map(repaymentToJson), nextCursor: result.nextCursor });
       },
     },
     {

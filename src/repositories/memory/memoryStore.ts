@@ -552,10 +552,11 @@ function repositoriesOver(current: () => State): Repositories {
           });
         }
       },
-      listByLine: async (lineId, page) =>
+      list: async (filter, page) =>
         structuredClone(
           [...current().repayments.values()]
-            .filter((r) => r.creditLineId === lineId && (!page.after || r.createdAt < page.after.createdAt || (r.createdAt.getTime() === page.after.createdAt.getTime() && r.id < page.after.id)))
+            .filter((r) => (filter.creditLineId === undefined || r.creditLineId === filter.creditLineId) && (filter.status === undefined || r.status === filter.status))
+            .filter((r) => !page.after || r.createdAt < page.after.createdAt || (r.createdAt.getTime() === page.after.createdAt.getTime() && r.id < page.after.id))
             .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
             .slice(0, page.limit),
         ),

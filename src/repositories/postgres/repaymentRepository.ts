@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/db.js';
 import type { ProviderEvent, ProviderName, Repayment, RepaymentStatus, SettlementFinding, SettlementRun } from '../../domain/repayment/records.js';
-import type { Page, RepaymentRepository } from '../repositories.js';
+import type { Page, RepaymentFilter, RepaymentRepository } from '../repositories.js';
 
 interface RepaymentRow {
   id: string;
@@ -129,12 +129,13 @@ export class PostgresRepaymentRepository implements RepaymentRepository {
     );
   }
 
-  async listByLine(creditLineId: string, page: Page<{ createdAt: Date; id: string }>): Promise<Repayment[]> {
+  async list(filter: RepaymentFilter, page: Page<{ createdAt: Date; id: string }>): Promise<Repayment[]> {
     const { rows } = await this.db.query<RepaymentRow>(
       `SELECT ${COLUMNS} FROM repayments
-        WHERE credit_line_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
-        ORDER BY created_at DESC, id DESC LIMIT $4`,
-      [creditLineId, page.after?.createdAt ?? null, page.after?.id ?? null, page.limit],
+        WHERE ($1::uuid IS NULL OR credit_line_id = $1) AND ($2::text IS NULL OR status = $2)
+          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+        ORDER BY created_at DESC, id DESC LIMIT $5`,
+      [filter.creditLineId ?? null, filter.status ?? null, page.after?.createdAt ?? null, page.after?.id ?? null, page.limit],
     );
     return rows.map(toRepayment);
   }

@@ -5,7 +5,7 @@ import { minorUnitsOf, parseFiat, toLineUnits } from '../../domain/repayment/con
 import type { ProviderName, Repayment } from '../../domain/repayment/records.js';
 import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
 import type { Logger } from '../../lib/logger.js';
-import type { DomainEvent, InTransaction, Repositories, Store } from '../../repositories/repositories.js';
+import type { DomainEvent, InTransaction, RepaymentFilter, Repositories, Store } from '../../repositories/repositories.js';
 import { WebhookSignatureError, type PaymentEvent, type PaymentProvider, type VerifiedDelivery } from '../../payments/paymentProvider.js';
 import type { CreditLineService, RequestMeta } from '../creditLineService.js';
 import { WalletOwnership } from '../walletOwnership.js';
@@ -174,8 +174,13 @@ export class RepaymentService {
 
   async listByLine(lineId: string, page: PageRequest, meta: RequestMeta): Promise<PageResult<Repayment>> {
     await this.creditLines.get(lineId, meta);
+    return this.list({ creditLineId: lineId }, page);
+  }
+
+  /** For review (admin): every repayment, or those in one status (`parked` ones wait for an operator). */
+  async list(filter: RepaymentFilter, page: PageRequest): Promise<PageResult<Repayment>> {
     const after = page.cursor ? decodeCursor(page.cursor, isCursor) : undefined;
-    const rows = await this.store.repos.repayments.listByLine(lineId, { limit: page.limit + 1, after: after && { createdAt: new Date(after.createdAt), id: after.id } });
+    const rows = await this.store.repos.repayments.list(filter, { limit: page.limit + 1, after: after && { createdAt: new Date(after.createdAt), id: after.id } });
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
     return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null };

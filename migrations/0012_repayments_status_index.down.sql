@@ -1,0 +1,1 @@
+DROP INDEX repayments_status_created_idx;
