@@ -596,6 +596,8 @@ export class CreditLineService {
     data: Record<string, unknown>,
     meta: RequestMeta,
     alsoWithin: InTransaction<{ line: CreditLine; applied: bigint }>,
+    /** Runs first, with the line locked: the provider's event is claimed there, so a duplicate stops before any write. */
+    first?: (repos: Repositories) => Promise<void>,
   ): Promise<{ line: CreditLine; applied: bigint }> {
     let applied = 0n;
     const { line } = await this.change(
@@ -607,6 +609,7 @@ export class CreditLineService {
         applied = minBigint(amount, line.utilized);
         return this.repayment(line, applied, now, data);
       },
+      first,
     );
     return { line, applied };
   }
@@ -733,6 +736,8 @@ export class CreditLineService {
     actingAs: 'borrower' | 'admin',
     alsoWithin: InTransaction<{ line: CreditLine; transaction?: LedgerEntry }> | undefined,
     apply: (line: CreditLine, now: Date, repos: Repositories) => ChangeOutcome | Promise<ChangeOutcome>,
+    /** Runs with the line locked, before anything is written: a caller's own check that may still call it off. */
+    first?: (repos: Repositories) => Promise<void>,
   ): Promise<{ line: CreditLine; transaction?: LedgerEntry }> {
     return this.store.transaction(async (repos) => {
       const locked = await repos.creditLines.findByIdForUpdate(id);
@@ -743,6 +748,7 @@ export class CreditLineService {
         // The chain is this line's ledger of record; its state moves only through contract events.
         throw new ConflictError('chain_bound', 'This line is bound to the Credit contract; its balance and status follow the chain', { contractId: locked.contractId });
       }
+      await first?.(repos);
       const now = this.clock();
       const { line: accrued, interest } = accrue(locked, now);
       if (interest > 0n) {

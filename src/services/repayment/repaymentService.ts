@@ -271,12 +271,22 @@ export class RepaymentService {
 
   private async apply(repayment: Repayment, amountMinor: bigint, now: Date, claim: Claim, done: Done): Promise<WebhookOutcome> {
     const amount = repayment.provider === 'anchor' ? amountMinor : toLineUnits(amountMinor, repayment.currency, repayment.fxRate1e14);
-    await this.creditLines.applyProviderRepayment(repayment.creditLineId, amount, { source: repayment.provider, repaymentId: repayment.id }, SYSTEM, async (repos, { applied }) => {
-      const fresh = (await repos.repayments.findByProviderRefForUpdate(repayment.provider, repayment.providerRef))!;
-      if (!awaitsMoney(fresh)) throw new DuplicateEvent(); // another event applied it meanwhile
-      await claim(repos, 'applied', repayment.id);
-      await repos.repayments.update({ ...fresh, status: 'succeeded', failureReason: null, amount, appliedAmount: applied, creditedAmount: amount - applied, updatedAt: now });
-    });
+    let fresh: Repayment;
+    await this.creditLines.applyProviderRepayment(
+      repayment.creditLineId,
+      amount,
+      { source: repayment.provider, repaymentId: repayment.id },
+      SYSTEM,
+      async (repos, { applied }) => {
+        await repos.repayments.update({ ...fresh, status: 'succeeded', failureReason: null, amount, appliedAmount: applied, creditedAmount: amount - applied, updatedAt: now });
+      },
+      // Before any write: a delivery racing one that applied the payment waited for the line and stops here, cheaply.
+      async (repos) => {
+        fresh = (await repos.repayments.findByProviderRefForUpdate(repayment.provider, repayment.providerRef))!;
+        if (!awaitsMoney(fresh)) throw new DuplicateEvent(); // another event applied it meanwhile
+        await claim(repos, 'applied', repayment.id);
+      },
+    );
     return done('applied', repayment.id);
   }
 
