@@ -243,7 +243,8 @@ export class RepaymentService {
         await this.store.transaction((repos) => claim(repos, 'ignored', null));
         return done('ignored', null);
       }
-      const repayment = await this.store.repos.repayments.findByProviderRefForUpdate(provider, event.providerRef);
+      // A plain read to route the event; each path reads the row again, locked, inside its own transaction.
+      const [repayment] = await this.store.repos.repayments.findByProviderRefs(provider, [event.providerRef]);
       if (!repayment) {
         await this.store.transaction((repos) => claim(repos, 'unmatched', null));
         return done('unmatched', null);
