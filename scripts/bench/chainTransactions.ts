@@ -53,9 +53,10 @@ import { createLogger } from '../../src/lib/logger.js';
 import { ContractSubmitter } from '../../src/stellar/contractSubmitter.js';
 import { creditContract } from '../../src/stellar/creditContractCalls.js';
 import { DEFAULT_RETRY_POLICY, SorobanRpcClient } from '../../src/stellar/sorobanRpc.js';
-import { ROOT, cpuModel, guardRun, intEnv, sh } from './common.js';
-import { databaseName, loopbackUrl, openClient, scratchDatabase, withAdmin } from './database.js';
-import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, tail, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { ROOT, intEnv } from './common.js';
+import { databaseName, loopbackUrl, openClient, scratchDatabase } from './database.js';
+import { machineFacts, type BenchMachine } from './machine.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, tail, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { writeSection } from './report.js';
 import { CpuMeter, loadAvg, percentile } from './webhooks/sampling.js';
 
@@ -880,19 +881,6 @@ async function scenario(adminUrl: URL, plan: Plan): Promise<Scenario> {
 
 // ------------------------------------------------------------------------------------------- report
 
-interface Machine {
-  date: string;
-  cpu: string;
-  nproc: string;
-  memory: string;
-  os: string;
-  node: string;
-  postgres: string;
-  commit: string;
-  loadStart: string;
-  loadEnd: string;
-}
-
 function closeStats(closes: readonly LedgerClose[]): { intervalMs: number; maxIntervalMs: number; closeMs: number; maxCloseMs: number; maxTxs: number } {
   const intervals = closes.slice(1).map((c, i) => c.at - closes[i]!.at);
   const busy = closes.filter((c) => c.txs > 0);
@@ -911,7 +899,7 @@ const confirmRate = (r: Run) => r.confirmation.confirmed / r.confirmation.allCon
 const label = (s: Scenario) => `${fmt(s.ledgerMs)} ms / ${fmt(s.seed.lines)}`;
 const SCENARIO_HEADER = 'Ledger interval / lines on the contract';
 
-function renderSection(machine: Machine, scenarios: readonly Scenario[]): string {
+function renderSection(machine: BenchMachine, scenarios: readonly Scenario[]): string {
   const runsOf = (s: Scenario) =>
     [s.warmup ? { name: 'warm-up', run: s.warmup } : undefined, { name: '**measured**', run: s.measured }].filter(
       (x): x is { name: string; run: Run } => x !== undefined,
@@ -1143,20 +1131,8 @@ function plans(): Plan[] {
 
 async function main(): Promise<void> {
   const adminUrl = loopbackUrl(settings.adminUrl);
-  const postgres = await withAdmin(adminUrl, async (c) => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown');
-  const machine: Machine = {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    cpu: cpuModel(),
-    nproc: sh('nproc', []),
-    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    postgres,
-    commit: `${sh('git', ['rev-parse', '--short', 'HEAD'])}${sh('git', ['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : ''}`,
-    loadStart: loadAvg(),
-    loadEnd: '',
-  };
-  log(`${machine.cpu} x${machine.nproc}, Node ${machine.node}, PostgreSQL ${postgres}; load ${machine.loadStart}`);
+  const machine = await machineFacts(adminUrl);
+  log(`${machine.cpu} x${machine.nproc}, Node ${machine.node}, PostgreSQL ${machine.postgres}; load ${machine.loadStart}`);
   const scenarios: Scenario[] = [];
   for (const plan of plans()) scenarios.push(await scenario(adminUrl, plan));
   machine.loadEnd = loadAvg();
@@ -1177,16 +1153,5 @@ if (IS_DEVNET_CHILD) {
 } else {
   // Whole-run watchdog: a wedged step cannot keep the benchmark, its children or its databases alive for ever.
   const budgetMs = plans().reduce((a, p) => a + (600 + (p.lines + p.warmup + p.baseline) / 5) * 1000, 0);
-  const watchdog = guardRun('bench:chain-transactions', budgetMs, cleanupAll);
-  main()
-    .then(() => cleanupAll())
-    .then(() => {
-      clearTimeout(watchdog);
-      process.exit(0);
-    })
-    .catch(async (error: unknown) => {
-      process.stderr.write(`bench:chain-transactions failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      await cleanupAll();
-      process.exit(1);
-    });
+  runBenchmark('bench:chain-transactions', budgetMs, main);
 }

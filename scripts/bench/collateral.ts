@@ -43,10 +43,11 @@ import { loadConfig } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/lib/logger.js';
 import type { MonitorOutcome } from '../../src/services/collateral/riskEngine.js';
-import { ROOT, cpuModel, guardRun, intEnv, sh } from './common.js';
-import { databaseName, loopbackUrl, openClient, scratchDatabase, withAdmin } from './database.js';
+import { ROOT, intEnv } from './common.js';
+import { databaseName, loopbackUrl, openClient, scratchDatabase } from './database.js';
 import { rotatingPaths, runLoad } from './load.js';
-import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { machineFacts, type BenchMachine } from './machine.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { resultsTable, targetsTable, writeSection, type RunRecord, type Target } from './report.js';
 import { statementKind, type CounterSnapshot } from './webhooks/pgCounter.js';
 import { CpuMeter, loadAvg } from './webhooks/sampling.js';
@@ -911,7 +912,7 @@ function serverWarnings(logFile: string): { count: number; first?: string } {
 // ------------------------------------------------------------------------------------------- report
 
 interface Report {
-  machine: { date: string; cpu: string; nproc: string; memory: string; os: string; node: string; postgres: string; commit: string; loadStart: string; loadEnd: string };
+  machine: BenchMachine;
   seeded: Omit<Seeded, 'wallets'>;
   explains: Explained[];
   agreement: Awaited<ReturnType<typeof agreement>>;
@@ -1244,20 +1245,8 @@ function renderSection(report: Report, targets: readonly Target[]): string {
 
 async function main(): Promise<void> {
   const adminUrl = loopbackUrl(settings.adminUrl);
-  const postgres = await withAdmin(adminUrl, async (c) => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown');
-  const machine: Report['machine'] = {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    cpu: cpuModel(),
-    nproc: sh('nproc', []),
-    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    postgres,
-    commit: `${sh('git', ['rev-parse', '--short', 'HEAD'])}${sh('git', ['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : ''}`,
-    loadStart: loadAvg(),
-    loadEnd: '',
-  };
-  log(`${machine.cpu} x${machine.nproc}, Node ${machine.node}, PostgreSQL ${postgres}; ${fmt(settings.wallets)} wallets, batch sizes ${settings.batchSizes.join(', ')}`);
+  const machine = await machineFacts(adminUrl);
+  log(`${machine.cpu} x${machine.nproc}, Node ${machine.node}, PostgreSQL ${machine.postgres}; ${fmt(settings.wallets)} wallets, batch sizes ${settings.batchSizes.join(', ')}`);
   statements.install();
 
   const databaseUrl = await scratchDatabase(adminUrl, log);
@@ -1351,16 +1340,4 @@ async function main(): Promise<void> {
 // Whole-run watchdog: a wedged step cannot keep the benchmark (and its children) alive for ever.
 const perRunSeconds = settings.durationSeconds + settings.warmupSeconds + 30;
 const budgetMs = (1_800 + perRunSeconds * 4) * 1000;
-const watchdog = guardRun('bench:collateral', budgetMs, cleanupAll);
-
-main()
-  .then(() => cleanupAll())
-  .then(() => {
-    clearTimeout(watchdog);
-    process.exit(0);
-  })
-  .catch(async (error: unknown) => {
-    process.stderr.write(`bench:collateral failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    await cleanupAll();
-    process.exit(1);
-  });
+runBenchmark('bench:collateral', budgetMs, main);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { guardRun } from './common.js';
 
 /** The only host the benchmark ever talks to. */
 export const LOOPBACK = '127.0.0.1';
@@ -30,6 +31,25 @@ export function cleanupAll(): Promise<void> {
     }
   })();
   return cleaning;
+}
+
+/**
+ * Runs a benchmark's `main` to the process's exit: under `guardRun`'s watchdog and signal handlers, then cleanup,
+ * then exit 0; on an error, its stack, cleanup, exit 1.
+ */
+export function runBenchmark(label: string, budgetMs: number, main: () => Promise<void>): void {
+  const watchdog = guardRun(label, budgetMs, cleanupAll);
+  main()
+    .then(() => cleanupAll())
+    .then(() => {
+      clearTimeout(watchdog);
+      process.exit(0);
+    })
+    .catch(async (error: unknown) => {
+      process.stderr.write(`${label} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      await cleanupAll();
+      process.exit(1);
+    });
 }
 
 // Last resort: if the process exits without running the async cleanup, no child survives it.

@@ -47,9 +47,10 @@ import type pg from 'pg';
 import { StrKey } from '@stellar/stellar-sdk';
 import autocannon from 'autocannon';
 import { startFakeStripe, type FakeStripe } from '../fake-stripe/index.js';
-import { ROOT, cpuModel, guardRun, intEnv, sh } from './common.js';
-import { databaseName, loopbackUrl, openClient, scratchDatabase, withAdmin } from './database.js';
-import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { ROOT, intEnv } from './common.js';
+import { databaseName, loopbackUrl, openClient, scratchDatabase } from './database.js';
+import { machineFacts, type BenchMachine } from './machine.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { targetsTable, writeSection, type Target } from './report.js';
 import { call } from './walletAuth.js';
 import type { CounterSnapshot } from './webhooks/pgCounter.js';
@@ -719,7 +720,7 @@ const profileWarnings: { count: number; first?: string } = { count: 0 };
 // ------------------------------------------------------------------------------------------- report
 
 interface Report {
-  machine: { date: string; cpu: string; nproc: string; memory: string; os: string; node: string; postgres: string; commit: string; loadStart: string; loadEnd: string };
+  machine: BenchMachine;
   seeding: Array<{ name: string; lines: number; repayments: number; ms: number }>;
   exactlyOnce: ExactlyOnce;
   profile?: StatementProfile;
@@ -965,20 +966,8 @@ function renderSection(report: Report, targets: readonly Target[]): string {
 
 async function main(): Promise<void> {
   const adminUrl = loopbackUrl(settings.adminUrl);
-  const postgres = await withAdmin(adminUrl, async (c) => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown');
-  const machine: Report['machine'] = {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    cpu: cpuModel(),
-    nproc: sh('nproc', []),
-    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    postgres,
-    commit: `${sh('git', ['rev-parse', '--short', 'HEAD'])}${sh('git', ['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : ''}`,
-    loadStart: loadAvg(),
-    loadEnd: '',
-  };
-  log(`${machine.cpu} x${machine.nproc}, Node ${machine.node}, PostgreSQL ${postgres}; load ${machine.loadStart}`);
+  const machine = await machineFacts(adminUrl);
+  log(`${machine.cpu} x${machine.nproc}, Node ${machine.node}, PostgreSQL ${machine.postgres}; load ${machine.loadStart}`);
 
   const fake = await startFakeStripe();
   onCleanup('stop the fake Stripe', () => fake.stop());
@@ -1040,16 +1029,4 @@ async function main(): Promise<void> {
 // Whole-run watchdog: a wedged step cannot keep the benchmark (and its children) alive for ever.
 const totalEvents = settings.events * 2 + settings.warmupEvents + settings.singleEvents + (settings.profile ? settings.profileEvents * 1.4 : 0);
 const budgetMs = (900 + totalEvents / 20) * 1000;
-const watchdog = guardRun('bench:repayments', budgetMs, cleanupAll);
-
-main()
-  .then(() => cleanupAll())
-  .then(() => {
-    clearTimeout(watchdog);
-    process.exit(0);
-  })
-  .catch(async (error: unknown) => {
-    process.stderr.write(`bench:repayments failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    await cleanupAll();
-    process.exit(1);
-  });
+runBenchmark('bench:repayments', budgetMs, main);

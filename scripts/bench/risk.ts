@@ -36,10 +36,11 @@ import type pg from 'pg';
 import { Keypair, StrKey } from '@stellar/stellar-sdk';
 import type autocannon from 'autocannon';
 import { startDevnet, type Devnet, type PaymentSeed } from '../devnet/index.js';
-import { ROOT, cpuModel, guardRun, intEnv, sh } from './common.js';
-import { databaseName, loopbackUrl, openClient, scratchDatabase, withAdmin } from './database.js';
+import { ROOT, intEnv } from './common.js';
+import { databaseName, loopbackUrl, openClient, scratchDatabase } from './database.js';
 import { rotatingPaths, runLoad, type Measurement } from './load.js';
-import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { machineFacts, type BenchMachine } from './machine.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { resultsTable, targetsTable, writeSection, type RunRecord, type Target } from './report.js';
 import type { CounterSnapshot } from './webhooks/pgCounter.js';
 import { walletToken } from './walletAuth.js';
@@ -811,7 +812,7 @@ function historyScenario(baseUrl: string, wallets: readonly string[], connection
 // ------------------------------------------------------------------------------------------- report
 
 interface Report {
-  machine: { date: string; cpu: string; nproc: string; memory: string; os: string; node: string; postgres: string; commit: string; loadStart: string; loadEnd: string };
+  machine: BenchMachine;
   fixtures: Fixtures;
   seedMs: number;
   warm: WarmResult;
@@ -1104,20 +1105,8 @@ function renderSection(report: Report, targets: readonly Target[]): string {
 
 async function main(): Promise<void> {
   const adminUrl = loopbackUrl(settings.adminUrl);
-  const postgres = await withAdmin(adminUrl, async (c) => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown');
-  const machine: Report['machine'] = {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    cpu: cpuModel(),
-    nproc: sh('nproc', []),
-    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    postgres,
-    commit: `${sh('git', ['rev-parse', '--short', 'HEAD'])}${sh('git', ['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : ''}`,
-    loadStart: loadAvg(),
-    loadEnd: '',
-  };
-  log(`${machine.cpu} x${machine.nproc}, Node ${machine.node}, PostgreSQL ${postgres}; ${settings.durationSeconds} s per run (+${settings.warmupSeconds} s warm-up)`);
+  const machine = await machineFacts(adminUrl);
+  log(`${machine.cpu} x${machine.nproc}, Node ${machine.node}, PostgreSQL ${machine.postgres}; ${settings.durationSeconds} s per run (+${settings.warmupSeconds} s warm-up)`);
 
   // ---- part 1: evaluations with warm signals
   const devnet = await startDevnet();
@@ -1213,16 +1202,4 @@ async function main(): Promise<void> {
 // Whole-run watchdog: a wedged step cannot keep the benchmark (and its children) alive for ever.
 const perRunSeconds = settings.durationSeconds + settings.warmupSeconds + 30;
 const budgetMs = (1_800 + perRunSeconds * 8) * 1000;
-const watchdog = guardRun('bench:risk', budgetMs, cleanupAll);
-
-main()
-  .then(() => cleanupAll())
-  .then(() => {
-    clearTimeout(watchdog);
-    process.exit(0);
-  })
-  .catch(async (error: unknown) => {
-    process.stderr.write(`bench:risk failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    await cleanupAll();
-    process.exit(1);
-  });
+runBenchmark('bench:risk', budgetMs, main);

@@ -21,11 +21,11 @@ import path from 'node:path';
 import { Keypair } from '@stellar/stellar-sdk';
 import type autocannon from 'autocannon';
 import { runLoad, rotatingPaths, type Measurement } from './load.js';
-import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { loopbackUrl, scratchDatabase, withAdmin } from './database.js';
 import { call, walletToken } from './walletAuth.js';
 import { renderSection, resultsTable, targetsTable, writeSection, type Machine, type RunRecord, type Target } from './report.js';
-import { ROOT, guardRun, intEnv, sh, cpuModel } from './common.js';
+import { ROOT, intEnv, sh, cpuModel } from './common.js';
 
 
 
@@ -344,16 +344,4 @@ async function main(): Promise<void> {
 // Whole-run watchdog: a wedged step cannot keep the benchmark (and its children) alive for ever.
 const perRunSeconds = settings.durationSeconds + settings.warmupSeconds + 60;
 const budgetMs = (600 + perRunSeconds * 9) * 1000;
-const watchdog = guardRun('bench', budgetMs, cleanupAll);
-
-main()
-  .then(() => cleanupAll())
-  .then(() => {
-    clearTimeout(watchdog);
-    process.exit(0);
-  })
-  .catch(async (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    await cleanupAll();
-    process.exit(1);
-  });
+runBenchmark('bench', budgetMs, main);

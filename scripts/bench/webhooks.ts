@@ -49,13 +49,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { StrKey } from '@stellar/stellar-sdk';
-import { cleanupAll, freePort, LOOPBACK, onCleanup, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { commitTimes, insertEvents, synthesize, type EventTemplate, type SyntheticEvent } from './webhooks/events.js';
 import type { CounterSnapshot } from './webhooks/pgCounter.js';
 import { startReceiver, type Receiver } from './webhooks/receiver.js';
 import { CpuMeter, loadAvg, percentile } from './webhooks/sampling.js';
 import { renderSection, writeSection, type Profile, type RenderInput, type RunResult, type Settings } from './webhooks/report.js';
-import { ROOT, guardRun, intEnv, sh, cpuModel } from './common.js';
+import { ROOT, intEnv, sh, cpuModel } from './common.js';
 
 
 
@@ -591,16 +591,4 @@ async function main(): Promise<void> {
 
 // Whole-run watchdog: a wedged step cannot keep the benchmark (and its children) alive for ever.
 const budgetMs = (120 + settings.scenarios.length * (settings.drainSeconds + settings.lagSeconds + 150)) * 1000;
-const watchdog = guardRun('bench:webhooks', budgetMs, cleanupAll);
-
-withTimeout(main(), budgetMs, 'bench:webhooks')
-  .then(() => cleanupAll())
-  .then(() => {
-    clearTimeout(watchdog);
-    process.exit(0);
-  })
-  .catch(async (error: unknown) => {
-    process.stderr.write(`bench:webhooks failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    await cleanupAll();
-    process.exit(1);
-  });
+runBenchmark('bench:webhooks', budgetMs, () => withTimeout(main(), budgetMs, 'bench:webhooks'));
