@@ -39,3 +39,28 @@ export async function pageBySeq<T extends { seq: bigint }>(
   const last = items.at(-1);
   return { items, nextCursor: rows.length > request.limit && last ? encodeCursor({ seq: last.seq.toString() }) : null };
 }
+
+const isTimeCursor = (value: unknown): value is { at: string; id: string } =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { at?: unknown }).at === 'string' &&
+  !Number.isNaN(Date.parse((value as { at: string }).at)) &&
+  typeof (value as { id?: unknown }).id === 'string';
+
+/**
+ * Keyset paging newest first over (a timestamp, an id), the id breaking ties: fetches one extra row to know if more
+ * exist. `keyOf` names the item's timestamp and id; `fetch` gets the last seen key, if any.
+ */
+export async function pageByTime<T>(
+  request: PageRequest,
+  keyOf: (item: T) => { at: Date; id: string },
+  fetch: (page: { limit: number; after?: { at: Date; id: string } }) => Promise<T[]>,
+): Promise<PageResult<T>> {
+  const cursor = request.cursor ? decodeCursor(request.cursor, isTimeCursor) : undefined;
+  const rows = await fetch({ limit: request.limit + 1, after: cursor && { at: new Date(cursor.at), id: cursor.id } });
+  const items = rows.slice(0, request.limit);
+  const last = items.at(-1);
+  if (rows.length <= request.limit || !last) return { items, nextCursor: null };
+  const key = keyOf(last);
+  return { items, nextCursor: encodeCursor({ at: key.at.toISOString(), id: key.id }) };
+}

@@ -4,7 +4,7 @@ import type { ChainTransaction, ChainTransactionError } from '../../domain/chain
 import type { CreditLine } from '../../domain/creditLine.js';
 import { ConflictError, GatewayTimeoutError, NotFoundError, ServiceUnavailableError, UnprocessableError, ValidationError } from '../../domain/errors.js';
 import { mapConcurrently } from '../../lib/concurrency.js';
-import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
+import { pageByTime, type PageRequest, type PageResult } from '../../lib/cursor.js';
 import type { Logger } from '../../lib/logger.js';
 import type { InTransaction, Repositories, Store } from '../../repositories/repositories.js';
 import type { ContractCall } from '../../stellar/creditContractCalls.js';
@@ -51,14 +51,6 @@ interface Included {
   tx: ChainTransaction;
   outcome: Extract<TransactionOutcome, { status: 'success' }>;
 }
-
-interface TxCursor {
-  createdAt: string;
-  id: string;
-}
-
-const isTxCursor = (value: unknown): value is TxCursor =>
-  typeof value === 'object' && value !== null && typeof (value as TxCursor).createdAt === 'string' && typeof (value as TxCursor).id === 'string';
 
 /** What the caller learns when the chain or the node says no; nothing is left pending by any of these. */
 function chainError(error: unknown): unknown {
@@ -263,14 +255,7 @@ export class ChainTransactionService {
   }
 
   async listForLine(line: CreditLine, page: PageRequest): Promise<PageResult<ChainTransaction>> {
-    const after = page.cursor ? decodeCursor(page.cursor, isTxCursor) : undefined;
-    const rows = await this.store.repos.chainTransactions.listByLine(line.id, {
-      limit: page.limit + 1,
-      after: after ? { createdAt: new Date(after.createdAt), id: after.id } : undefined,
-    });
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null };
+    return pageByTime(page, (tx) => ({ at: tx.createdAt, id: tx.id }), ({ limit, after }) => this.store.repos.chainTransactions.listByLine(line.id, { limit, after: after && { createdAt: after.at, id: after.id } }));
   }
 
   /**

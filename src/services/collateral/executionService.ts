@@ -6,7 +6,7 @@ import { formatAmount } from '../../domain/money.js';
 import { BPS } from '../../domain/collateral/valuation.js';
 import { formatQuantity, parseQuantity } from '../../domain/collateral/quantity.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../domain/errors.js';
-import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
+import { pageByTime, type PageRequest, type PageResult } from '../../lib/cursor.js';
 import type { InTransaction, Repositories, Store } from '../../repositories/repositories.js';
 import { actorName, auditRow } from '../audit.js';
 import type { CreditLineService, RequestMeta } from '../creditLineService.js';
@@ -36,9 +36,6 @@ const MOVEMENT: Record<ExecutionPlan['kind'], 'stop_loss_sale' | 'liquidation_se
 /** The contract's settlement id is a Symbol (at most 32 of [A-Za-z0-9_]): the execution's id, compacted. */
 const settlementIdOf = (executionId: string) => `x${executionId.replace(/-/g, '').slice(0, 31)}`;
 
-const isCursor = (v: unknown): v is { createdAt: string; id: string } =>
-  typeof v === 'object' && v !== null && typeof (v as { createdAt?: unknown }).createdAt === 'string' && typeof (v as { id?: unknown }).id === 'string';
-
 /**
  * The built-in executor: an order with the computed amounts waits for a keeper, who sells (or liquidates) and
  * confirms the actual fill. The fill is checked against the plan (a worse execution than the asset's maximum
@@ -63,11 +60,7 @@ export class ExecutionService {
   }
 
   async list(filter: { walletAddress?: string; status?: ExecutionStatus }, page: PageRequest): Promise<PageResult<RiskExecution>> {
-    const after = page.cursor ? decodeCursor(page.cursor, isCursor) : undefined;
-    const rows = await this.store.repos.riskExecutions.list(filter, { limit: page.limit + 1, after: after && { createdAt: new Date(after.createdAt), id: after.id } });
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null };
+    return pageByTime(page, (e) => ({ at: e.createdAt, id: e.id }), ({ limit, after }) => this.store.repos.riskExecutions.list(filter, { limit, after: after && { createdAt: after.at, id: after.id } }));
   }
 
   async cancel(id: string, reason: string | undefined, meta: RequestMeta): Promise<RiskExecution> {

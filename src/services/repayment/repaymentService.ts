@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError 
 import { formatAmount } from '../../domain/money.js';
 import { minorUnitsOf, parseFiat, toLineUnits } from '../../domain/repayment/conversion.js';
 import type { ProviderName, Repayment } from '../../domain/repayment/records.js';
-import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
+import { pageByTime, type PageRequest, type PageResult } from '../../lib/cursor.js';
 import type { Logger } from '../../lib/logger.js';
 import type { DomainEvent, InTransaction, RepaymentFilter, Repositories, Store } from '../../repositories/repositories.js';
 import { WebhookSignatureError, type PaymentEvent, type PaymentProvider, type VerifiedDelivery } from '../../payments/paymentProvider.js';
@@ -57,9 +57,6 @@ const RATE_SCALE = 10n ** 14n;
 class DuplicateEvent extends Error {}
 /** Rolls back a reversal that finds nothing left to give back (the event is then recorded as ignored). */
 class NothingToReverse extends Error {}
-
-const isCursor = (v: unknown): v is { createdAt: string; id: string } =>
-  typeof v === 'object' && v !== null && typeof (v as { createdAt?: unknown }).createdAt === 'string' && typeof (v as { id?: unknown }).id === 'string';
 
 /**
  * Fiat repayments end to end: a payment is initiated with the provider (the Idempotency-Key passed through), and
@@ -179,11 +176,7 @@ export class RepaymentService {
 
   /** For review (admin): every repayment, or those in one status (`parked` ones wait for an operator). */
   async list(filter: RepaymentFilter, page: PageRequest): Promise<PageResult<Repayment>> {
-    const after = page.cursor ? decodeCursor(page.cursor, isCursor) : undefined;
-    const rows = await this.store.repos.repayments.list(filter, { limit: page.limit + 1, after: after && { createdAt: new Date(after.createdAt), id: after.id } });
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > page.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null };
+    return pageByTime(page, (r) => ({ at: r.createdAt, id: r.id }), ({ limit, after }) => this.store.repos.repayments.list(filter, { limit, after: after && { createdAt: after.at, id: after.id } }));
   }
 
   /** The provider's webhook: verified over the raw body, then processed exactly once. */

@@ -2,15 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { matchSettlements } from '../../domain/repayment/settlement.js';
 import type { SettlementFinding, SettlementRun } from '../../domain/repayment/records.js';
 import { ServiceUnavailableError } from '../../domain/errors.js';
-import { decodeCursor, encodeCursor, type PageRequest, type PageResult } from '../../lib/cursor.js';
+import { pageByTime, type PageRequest, type PageResult } from '../../lib/cursor.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Store } from '../../repositories/repositories.js';
 import type { PaymentProvider } from '../../payments/paymentProvider.js';
 
 const DAY_MS = 86_400_000;
-
-const isCursor = (v: unknown): v is { startedAt: string; id: string } =>
-  typeof v === 'object' && v !== null && typeof (v as { startedAt?: unknown }).startedAt === 'string' && typeof (v as { id?: unknown }).id === 'string';
 
 /**
  * Settlement reconciliation: proves that what the provider settled matches what the ledger applied. A run lists the
@@ -81,12 +78,9 @@ export class SettlementService {
   }
 
   async list(page: PageRequest): Promise<PageResult<SettlementRun & { findings: SettlementFinding[] }>> {
-    const after = page.cursor ? decodeCursor(page.cursor, isCursor) : undefined;
-    const rows = await this.store.repos.repayments.listRuns({ limit: page.limit + 1, after: after && { startedAt: new Date(after.startedAt), id: after.id } });
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    const withFindings = await Promise.all(items.map(async (r) => ({ ...r, findings: await this.store.repos.repayments.findings(r.id) })));
-    return { items: withFindings, nextCursor: rows.length > page.limit && last ? encodeCursor({ startedAt: last.startedAt.toISOString(), id: last.id }) : null };
+    const runs = await pageByTime(page, (r: SettlementRun) => ({ at: r.startedAt, id: r.id }), ({ limit, after }) => this.store.repos.repayments.listRuns({ limit, after: after && { startedAt: after.at, id: after.id } }));
+    const items = await Promise.all(runs.items.map(async (r) => ({ ...r, findings: await this.store.repos.repayments.findings(r.id) })));
+    return { items, nextCursor: runs.nextCursor };
   }
 
 }
