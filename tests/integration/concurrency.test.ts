@@ -1,9 +1,8 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAmount, parseAmount } from '../../src/domain/money.js';
-import { admin, client, createTestApp, randomWallet, type TestApp } from '../support/app.js';
+import { admin, client, closeServer, createTestApp, listenOnLoopback, randomWallet, type TestApp } from '../support/app.js';
 import { SQL_STORAGE_KINDS } from '../support/databases.js';
 
 /**
@@ -31,12 +30,10 @@ describe.each(SQL_STORAGE_KINDS)('concurrent requests on %s', (kind) => {
     // No interest in these tests (rate 0): balances must move only by the amounts drawn and repaid.
     // Races on the ledger are the subject here; wallet tokens are proven in walletAuth.test.ts.
     t = await createTestApp(kind, { CREDIT_LIMIT_MAX: '1000000', WALLET_AUTH: 'optional' });
-    server = t.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    expect((server.address() as AddressInfo).port).toBeGreaterThan(0);
+    server = await listenOnLoopback(t);
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await closeServer(server);
     await t?.close();
   });
 

@@ -1,4 +1,5 @@
 import { Keypair } from '@stellar/stellar-sdk';
+import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type Env } from '../../src/config.js';
@@ -66,3 +67,15 @@ export async function createTestApp(kind: StorageKind, env: Env = {}, options: {
 export const randomWallet = () => Keypair.random().publicKey();
 export const client = { 'x-api-key': CLIENT_KEY };
 export const admin = { 'x-admin-api-key': ADMIN_KEY };
+
+/**
+ * The app listening on a loopback port, for suites that race many requests: supertest on a bare app opens a server
+ * per request, this one server takes them all, as production does.
+ */
+export async function listenOnLoopback(t: TestApp): Promise<Server> {
+  const server = t.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  return server;
+}
+
+export const closeServer = (server: Server | undefined): Promise<void> => new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));

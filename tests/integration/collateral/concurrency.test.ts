@@ -1,9 +1,8 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAmount } from '../../../src/domain/money.js';
-import { admin, client, createTestApp, randomWallet, type TestApp } from '../../support/app.js';
+import { admin, client, closeServer, createTestApp, listenOnLoopback, randomWallet, type TestApp } from '../../support/app.js';
 import { SQL_STORAGE_KINDS } from '../../support/databases.js';
 import { testClock, units } from './helpers.js';
 
@@ -20,12 +19,10 @@ describe.each(SQL_STORAGE_KINDS)('collateral under concurrency on %s', (kind) =>
 
   beforeAll(async () => {
     t = await createTestApp(kind, { WALLET_AUTH: 'optional', RISK_STATIC_SCORE: '90' }, { clock: time.clock });
-    server = t.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    expect((server.address() as AddressInfo).port).toBeGreaterThan(0);
+    server = await listenOnLoopback(t);
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await closeServer(server);
     await t?.close();
   });
 
