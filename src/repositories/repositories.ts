@@ -510,7 +510,8 @@ export interface RepaymentRepository {
   addFindings(findings: SettlementFinding[]): Promise<void>;
   /** Newest first, keyset on (startedAt, id). */
   listRuns(page: Page<{ startedAt: Date; id: string }>): Promise<SettlementRun[]>;
-  findings(runId: string): Promise<SettlementFinding[]>;
+  /** The findings of these runs, each run's oldest first (one read for a whole page of runs). */
+  findings(runIds: string[]): Promise<SettlementFinding[]>;
 }
 
 export interface Repositories {

@@ -2106,16 +2106,18 @@ describe.each(STORAGE_KINDS)('repository contract on %s', (kind) => {
         await repayments().addFindings([]);
         await repayments().addFindings([...findings.slice(2), makeFinding(other.id)]);
         const oldestFirst = [...findings].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-        expect(await repayments().findings(run.id)).toEqual(oldestFirst);
-        expect(await repayments().findings(other.id)).toHaveLength(1);
-        expect(await repayments().findings(randomUUID())).toEqual([]);
+        expect(await repayments().findings([run.id])).toEqual(oldestFirst);
+        expect(await repayments().findings([other.id])).toHaveLength(1);
+        expect((await repayments().findings([other.id, run.id])).filter((f) => f.runId === run.id)).toEqual(oldestFirst);
+        expect(await repayments().findings([])).toEqual([]);
+        expect(await repayments().findings([randomUUID()])).toEqual([]);
       });
 
       it('findings of an unknown run are refused, all of the batch', async () => {
         const run = makeSettlementRun();
         await repayments().insertRun(run);
         await expect(repayments().addFindings([makeFinding(run.id), makeFinding(randomUUID())])).rejects.toThrow();
-        expect(await repayments().findings(run.id)).toEqual([]);
+        expect(await repayments().findings([run.id])).toEqual([]);
       });
     });
   });

@@ -605,8 +605,8 @@ function repositoriesOver(current: () => State): Repositories {
             .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.id < b.id ? 1 : -1))
             .slice(0, page.limit),
         ),
-      findings: async (runId) =>
-        structuredClone(current().settlementFindings.filter((f) => f.runId === runId).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))),
+      findings: async (runIds) =>
+        structuredClone(current().settlementFindings.filter((f) => runIds.includes(f.runId)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))),
     },
     statementNotices: {
       async record(notices) {

@@ -208,7 +208,8 @@ export class PostgresRepaymentRepository implements RepaymentRepository {
     return rows.map(toRun);
   }
 
-  async findings(runId: string): Promise<SettlementFinding[]> {
+  async findings(runIds: string[]): Promise<SettlementFinding[]> {
+    if (runIds.length === 0) return [];
     const { rows } = await this.db.query<{
       id: string;
       run_id: string;
@@ -219,7 +220,7 @@ export class PostgresRepaymentRepository implements RepaymentRepository {
       expected: string | null;
       actual: string | null;
       created_at: Date;
-    }>('SELECT * FROM settlement_findings WHERE run_id = $1 ORDER BY created_at, id', [runId]);
+    }>('SELECT * FROM settlement_findings WHERE run_id = ANY($1::uuid[]) ORDER BY run_id, created_at, id', [runIds]);
     return rows.map((f) => ({
       id: f.id,
       runId: f.run_id,

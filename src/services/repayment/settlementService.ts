@@ -79,8 +79,8 @@ export class SettlementService {
 
   async list(page: PageRequest): Promise<PageResult<SettlementRun & { findings: SettlementFinding[] }>> {
     const runs = await pageByTime(page, (r: SettlementRun) => ({ at: r.startedAt, id: r.id }), ({ limit, after }) => this.store.repos.repayments.listRuns({ limit, after: after && { startedAt: after.at, id: after.id } }));
-    const items = await Promise.all(runs.items.map(async (r) => ({ ...r, findings: await this.store.repos.repayments.findings(r.id) })));
-    return { items, nextCursor: runs.nextCursor };
+    const findings = await this.store.repos.repayments.findings(runs.items.map((r) => r.id));
+    return { items: runs.items.map((r) => ({ ...r, findings: findings.filter((f) => f.runId === r.id) })), nextCursor: runs.nextCursor };
   }
 
 }
