@@ -36,7 +36,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -56,7 +56,7 @@ import { DEFAULT_RETRY_POLICY, SorobanRpcClient } from '../../src/stellar/soroba
 import { ROOT, intEnv } from './common.js';
 import { databaseName, loopbackUrl, openClient, scratchDatabase } from './database.js';
 import { machineFacts, type BenchMachine } from './machine.js';
-import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, tail, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, serverWarnings, startNodeServer, tail, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { writeSection } from './report.js';
 import { CpuMeter, loadAvg, percentile } from './webhooks/sampling.js';
 
@@ -372,14 +372,6 @@ async function startApi(name: string, databaseUrl: string, devnet: DevnetHandle)
   await waitForOk(server, '/health/ready', settings.readyTimeoutMs);
   log(`${name} ready on ${server.baseUrl} (pid ${server.child.pid})`);
   return server;
-}
-
-function serverWarnings(logFile: string): { count: number; first?: string } {
-  if (!existsSync(logFile)) return { count: 0 };
-  const lines = readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((line) => /"level":(4|5|6)\d/.test(line));
-  return { count: lines.length, first: lines[0] };
 }
 
 // ------------------------------------------------------------------------------------------- a run

@@ -29,7 +29,7 @@
  *   BENCH_OUTPUT                  document to update (default docs/benchmarks.md); BENCH_COLLATERAL_WRITE=0 to only print
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,7 +47,7 @@ import { ROOT, intEnv } from './common.js';
 import { databaseName, loopbackUrl, openClient, scratchDatabase } from './database.js';
 import { rotatingPaths, runLoad } from './load.js';
 import { machineFacts, type BenchMachine } from './machine.js';
-import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, serverWarnings, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { resultsTable, targetsTable, writeSection, type RunRecord, type Target } from './report.js';
 import { statementKind, type CounterSnapshot } from './webhooks/pgCounter.js';
 import { CpuMeter, loadAvg } from './webhooks/sampling.js';
@@ -899,14 +899,6 @@ async function profileServer(databaseUrl: string, wallets: readonly string[], co
     profile.cpu = summariseProfile(cpuProfile, { fromUs: toUs(profile.window.from + 500), toUs: toUs(profile.window.to - 500) });
   }
   return profile;
-}
-
-function serverWarnings(logFile: string): { count: number; first?: string } {
-  if (!existsSync(logFile)) return { count: 0 };
-  const lines = readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((line) => /"level":(4|5|6)\d/.test(line));
-  return { count: lines.length, first: lines[0] };
 }
 
 // ------------------------------------------------------------------------------------------- report

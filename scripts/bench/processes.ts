@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { guardRun } from './common.js';
@@ -165,4 +165,13 @@ export function tail(file: string, lines = 20): string {
   } catch {
     return '(no log)';
   }
+}
+
+/** The pino lines at warn level or above (40, 50, 60) in a server's log: how many, and the first. */
+export function serverWarnings(logFile: string): { count: number; first?: string } {
+  if (!existsSync(logFile)) return { count: 0 };
+  const lines = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((line) => /"level":(4|5|6)\d/.test(line));
+  return { count: lines.length, first: lines[0] };
 }

@@ -38,7 +38,7 @@
  *   BENCH_OUTPUT                      document to update (default docs/benchmarks.md); BENCH_REPAYMENTS_WRITE=0 to only print
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -50,7 +50,7 @@ import { startFakeStripe, type FakeStripe } from '../fake-stripe/index.js';
 import { ROOT, intEnv } from './common.js';
 import { databaseName, loopbackUrl, openClient, scratchDatabase } from './database.js';
 import { machineFacts, type BenchMachine } from './machine.js';
-import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, serverWarnings, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { targetsTable, writeSection, type Target } from './report.js';
 import { call } from './walletAuth.js';
 import type { CounterSnapshot } from './webhooks/pgCounter.js';
@@ -136,14 +136,6 @@ async function startApi(name: string, databaseUrl: string, fake: FakeStripe, pro
   await waitForOk(server, '/health/ready', settings.readyTimeoutMs);
   log(`${name} ready on ${server.baseUrl} (pid ${server.child.pid})`);
   return server;
-}
-
-function serverWarnings(logFile: string): { count: number; first?: string } {
-  if (!existsSync(logFile)) return { count: 0 };
-  const lines = readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((line) => /"level":(4|5|6)\d/.test(line));
-  return { count: lines.length, first: lines[0] };
 }
 
 /** `repayment_webhooks_total` by outcome, from the server's /metrics. */

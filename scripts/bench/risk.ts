@@ -27,7 +27,7 @@
  *   BENCH_OUTPUT                document to update (default docs/benchmarks.md); BENCH_RISK_WRITE=0 to only print
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,7 +40,7 @@ import { ROOT, intEnv } from './common.js';
 import { databaseName, loopbackUrl, openClient, scratchDatabase } from './database.js';
 import { rotatingPaths, runLoad, type Measurement } from './load.js';
 import { machineFacts, type BenchMachine } from './machine.js';
-import { freePort, LOOPBACK, onCleanup, runBenchmark, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
+import { freePort, LOOPBACK, onCleanup, runBenchmark, serverWarnings, startNodeServer, waitForOk, withTimeout, type RunningServer } from './processes.js';
 import { resultsTable, targetsTable, writeSection, type RunRecord, type Target } from './report.js';
 import type { CounterSnapshot } from './webhooks/pgCounter.js';
 import { walletToken } from './walletAuth.js';
@@ -278,14 +278,6 @@ async function newEvaluationsMetric(baseUrl: string): Promise<number> {
     if (line.startsWith('risk_evaluations_total{') && line.includes('cached="false"')) total += Number(line.split(' ').at(-1));
   }
   return total;
-}
-
-function serverWarnings(logFile: string): { count: number; first?: string } {
-  if (!existsSync(logFile)) return { count: 0 };
-  const lines = readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((line) => /"level":(4|5|6)\d/.test(line));
-  return { count: lines.length, first: lines[0] };
 }
 
 // ------------------------------------------------------------------------------------------- SQL checks
